@@ -156,7 +156,9 @@ func load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	for _, f := range fields {
 		known[f.key] = true
 	}
-	for _, key := range v.AllKeys() {
+	keys := v.AllKeys()
+	slices.Sort(keys)
+	for _, key := range keys {
 		if known[key] {
 			continue
 		}
@@ -193,18 +195,29 @@ func load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 			fail("%s: %q %v (from %s)", f.key, fmt.Sprint(shown), err, src)
 		}
 	}
-	if len(errs) == 0 {
-		if err := cfg.readSecretFiles(); err != nil {
-			errs = append(errs, err)
-		}
+	if err := cfg.readSecretFiles(); err != nil {
+		errs = append(errs, err)
 	}
-	if len(errs) == 0 {
-		errs = append(errs, cfg.validate()...)
+	// Check values too, except those already reported (a missing URL is not also malformed).
+	for _, e := range cfg.validate() {
+		key, _, _ := strings.Cut(e.Error(), ":")
+		if !reported(errs, key) {
+			errs = append(errs, e)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, &Error{Source: where, Problems: errs}
 	}
 	return &cfg, nil
+}
+
+func reported(errs []error, key string) bool {
+	for _, e := range errs {
+		if strings.HasPrefix(e.Error(), key+":") {
+			return true
+		}
+	}
+	return false
 }
 
 // Error lists every problem of one configuration.

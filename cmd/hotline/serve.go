@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"hotline/agentdesk"
+	"hotline/cases"
+	"hotline/config"
+)
+
+// configFlag adds -config, defaulting to $HOTLINE_CONFIG; no file means environment only.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", os.Getenv("HOTLINE_CONFIG"), "configuration file (YAML); HOTLINE_* environment variables override it")
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openPool(ctx context.Context, cfg config.Database) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database.url: %w", err)
+	}
+	pc.MaxConns = int32(cfg.MaxConns)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database %s: %w", config.Redact(cfg.URL), err)
+	}
+	return pool, nil
+}
+
+func runMigrate(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	path := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	v, err := cases.Migrate(ctx, pool)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "database at schema version %d\n", v)
+	return err
+}
+
+func runConfig(_ context.Context, out io.Writer, args []string) error {
+	if len(args) != 2 || args[0] != "check" {
+		return fmt.Errorf("%w: hotline config check FILE", errUsage)
+	}
+	if _, err := config.Load(args[1]); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(out, "%s: ok\n", args[1])
+	return err
+}
+
+func runServe(ctx context.Context, _ io.Writer, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, os.Stderr)
+	slog.SetDefault(log)
+	loc, err := time.LoadLocation(cfg.Cases.TimeZone)
+	if err != nil {
+		return fmt.Errorf("cases.time_zone: %w", err)
+	}
+
+	pool, err := openPool(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if cfg.Database.MigrateOnStart {
+		v, err := cases.Migrate(ctx, pool)
+		if err != nil {
+			return err
+		}
+		log.Info("database migrated", "version", v)
+	}
+	ropts, err := redis.ParseURL(cfg.Redis.URL)
+	if err != nil {
+		return fmt.Errorf("redis.url: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+
+	store := cases.NewStore(pool, cfg.Cases.RegionCode, loc)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	checks := []agentdesk.Check{
+		{Name: "postgres", Check: pool.Ping},
+		{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+	}
+	api := agentdesk.New(store, checks, reg, log)
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "database", config.Redact(cfg.Database.URL), "redis", config.Redact(cfg.Redis.URL))
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop being ready, then let requests in flight finish.
+	log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
+	api.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
