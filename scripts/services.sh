@@ -143,10 +143,12 @@ redis_up() {
 
 redis_down() {
 	local pidf=$run_dir/redis/redis.pid
-	if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
-		kill "$(cat "$pidf")"
+	local pid
+	pid=$(cat "$pidf" 2>/dev/null || true)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid"
 		local i
-		for i in $(seq 1 40); do kill -0 "$(cat "$pidf")" 2>/dev/null || break; sleep 0.1; done
+		for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		rm -f "$pidf"
 		say "Redis stopped"
 	fi
