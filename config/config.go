@@ -383,13 +383,13 @@ func (c *Config) validate() []error {
 		fail("http.listen: %q is not host:port (e.g. 127.0.0.1:8080)", c.HTTP.Listen)
 	}
 	if err := checkURL(c.Database.URL, "postgres", "postgresql"); err != nil {
-		fail("database.url: %s %v (e.g. postgres://user@127.0.0.1:5432/hotline)", Redact(c.Database.URL), err)
+		fail("database.url: %q %v (e.g. postgres://user@127.0.0.1:5432/hotline)", Redact(c.Database.URL), err)
 	}
 	if c.Database.MaxConns < 1 || c.Database.MaxConns > 1000 {
 		fail("database.max_conns: %d is out of range (1 to 1000)", c.Database.MaxConns)
 	}
 	if err := checkURL(c.Redis.URL, "redis", "rediss"); err != nil {
-		fail("redis.url: %s %v (e.g. redis://127.0.0.1:6379/0)", Redact(c.Redis.URL), err)
+		fail("redis.url: %q %v (e.g. redis://127.0.0.1:6379/0)", Redact(c.Redis.URL), err)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		fail("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
@@ -436,10 +436,10 @@ func checkURL(raw string, schemes ...string) error {
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Sprintf("%q", "(unparsable URL)")
+		return "(unparsable URL)"
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
-	return fmt.Sprintf("%q", u.String())
+	return u.String()
 }
