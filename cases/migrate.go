@@ -48,3 +48,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int32, error) {
 	}
 	return v, nil
 }
+
+// SchemaVersion is the version Migrate brings a database to: the number of migrations.
+func SchemaVersion() int32 {
+	entries, _ := fs.ReadDir(migrationFiles, "migrations")
+	return int32(len(entries))
+}

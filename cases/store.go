@@ -237,7 +237,15 @@ func (s *Store) detail(ctx context.Context, c Case) (Detail, error) {
 	if err != nil {
 		return Detail{}, fmt.Errorf("trail of case %s: %w", c.Number, err)
 	}
-	return Detail{Case: c, Calls: calls, Events: events}, nil
+	recs, err := s.recordings(ctx, c.ID)
+	if err != nil {
+		return Detail{}, fmt.Errorf("recordings of case %s: %w", c.Number, err)
+	}
+	tasks, err := s.tasks(ctx, `case_id = $1 ORDER BY id`, c.ID)
+	if err != nil {
+		return Detail{}, fmt.Errorf("callback tasks of case %s: %w", c.Number, err)
+	}
+	return Detail{Case: c, Calls: calls, Events: events, Recordings: recs, Tasks: tasks}, nil
 }
 
 type querier interface {
@@ -247,7 +255,7 @@ type querier interface {
 const caseCols = `id, number, kind, channel, status, received_at, region_code, handling_office, registered_by,
 	caller_number, complainant_name, complainant_address, anonymous, respondent_name, respondent_address,
 	respondent_credit_code, respondent_platform, request, facts, goods_service_class, violation_type,
-	amount_involved::text, loss_recovered::text, harm_known_on, linked_case_id, created_at, updated_at`
+	amount_involved::text, loss_recovered::text, harm_known_on, linked_case_id, due_at, deadline_rule, created_at, updated_at`
 
 func (s *Store) caseByID(ctx context.Context, q querier, id CaseID) (Case, error) {
 	cs, err := s.cases(ctx, q, `id = $1`, 1, id)
@@ -274,7 +282,7 @@ func (s *Store) cases(ctx context.Context, q querier, where string, limit int, a
 			&c.RegisteredBy, &c.CallerNumber, &c.Complainant.Name, &c.Complainant.Address, &c.Anonymous,
 			&c.Respondent.Name, &c.Respondent.Address, &c.Respondent.CreditCode, &c.Respondent.Platform,
 			&c.Request, &c.Facts, &c.GoodsOrService, &c.ViolationType, &amount, &rec, &c.HarmKnownOn,
-			&c.LinkedCaseID, &c.CreatedAt, &c.UpdatedAt)
+			&c.LinkedCaseID, &c.DueAt, &c.DeadlineRule, &c.CreatedAt, &c.UpdatedAt)
 		if err != nil {
 			return c, err
 		}

@@ -132,6 +132,8 @@ type Case struct {
 	LossRecovered  *Money     `json:"loss_recovered,omitempty"`
 	HarmKnownOn    *time.Time `json:"harm_known_on,omitempty"`
 	LinkedCaseID   *CaseID    `json:"linked_case_id,omitempty"`
+	DueAt          *time.Time `json:"due_at,omitempty"`
+	DeadlineRule   string     `json:"deadline_rule,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 }
@@ -224,7 +226,9 @@ type NewEvent struct {
 
 // Detail is a case with its calls and trail.
 type Detail struct {
-	Case   Case    `json:"case"`
-	Calls  []Call  `json:"calls"`
-	Events []Event `json:"events"`
+	Case       Case           `json:"case"`
+	Calls      []Call         `json:"calls"`
+	Events     []Event        `json:"events"`
+	Recordings []Recording    `json:"recordings"`
+	Tasks      []CallbackTask `json:"callback_tasks"`
 }

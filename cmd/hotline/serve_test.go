@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/cases"
 	"hotline/cases/casestest"
 )
 
@@ -96,7 +98,7 @@ func TestMigrateCommand(t *testing.T) {
 	if err := runMigrate(context.Background(), &out, []string{"-config", ""}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "schema version 1") {
+	if want := fmt.Sprintf("schema version %d\n", cases.SchemaVersion()); !strings.HasSuffix(out.String(), want) {
 		t.Fatalf("output %q", out.String())
 	}
 }
