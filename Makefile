@@ -7,7 +7,7 @@ WITH_SERVICES = eval "$$($(SERVICES) env)" &&
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CONFIG ?= hotline.example.yaml
 
-.PHONY: all build run test lint bench services-up services-down clean
+.PHONY: all build run test lint bench services-up services-down prompts clean
 
 all: build
 
@@ -20,12 +20,17 @@ services-up:
 services-down:
 	$(SERVICES) down
 
+# Development prompts from the menu's texts (espeak-ng, sox) into .run/sounds; quick when
+# they are up to date.
+prompts:
+	scripts/prompts -out .run/sounds
+
 # The demo: services, schema, and the controller on 127.0.0.1:8080.
-run: services-up build
+run: services-up prompts build
 	$(WITH_SERVICES) ./bin/hotline serve -config $(CONFIG)
 
 # Every test, against real PostgreSQL and Redis started by the script, under the race detector.
-test: services-up
+test: services-up prompts
 	$(WITH_SERVICES) $(GO) vet ./... && $(WITH_SERVICES) $(GO) test -race -count=1 -timeout 14m ./...
 
 lint:

@@ -22,6 +22,7 @@ var commands = map[string]command{
 	"serve":   {runServe, "run the controller (HTTP API, health, metrics)"},
 	"migrate": {runMigrate, "apply pending database migrations"},
 	"config":  {runConfig, "config check FILE: validate a configuration file"},
+	"prompts": {runPrompts, "generate the IVR's development prompts (espeak-ng, sox) into a sounds directory"},
 	"version": {func(_ context.Context, out io.Writer, args []string) error { return runVersion(out, args) }, "print the version"},
 }
 
