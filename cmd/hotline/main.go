@@ -21,6 +21,7 @@ type command struct {
 var commands = map[string]command{
 	"serve":   {runServe, "run the controller (HTTP API, health, metrics)"},
 	"migrate": {runMigrate, "apply pending database migrations"},
+	"agent":   {runAgent, "manage agent, supervisor and admin accounts: agent add|passwd|disable|enable|list"},
 	"config":  {runConfig, "config check FILE: validate a configuration file"},
 	"prompts": {runPrompts, "generate the IVR's development prompts (espeak-ng, sox) into a sounds directory"},
 	"version": {func(_ context.Context, out io.Writer, args []string) error { return runVersion(out, args) }, "print the version"},
