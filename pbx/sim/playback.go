@@ -1,0 +1,447 @@
+package sim
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"hotline/audio"
+)
+
+// playback is one ARI playback. Guarded by Server.mu.
+type playback struct {
+	id, mediaURI, targetURI, language, state string
+	medias                                   []string
+	ch                                       *channel
+	br                                       *bridge
+	stop                                     func()
+	samples                                  []int16
+	loop                                     bool // tones play until stopped
+	gen                                      int  // audio generation, bumped on restart
+}
+
+func (pb *playback) json() playbackJSON {
+	return playbackJSON{ID: pb.id, MediaURI: pb.mediaURI, TargetURI: pb.targetURI, Language: pb.language, State: pb.state}
+}
+
+func (pb *playback) apps() []string {
+	if pb.ch != nil {
+		return pb.ch.apps
+	}
+	if pb.br != nil {
+		return pb.br.apps
+	}
+	return nil
+}
+
+// errUnknownScheme marks a media URI Asterisk cannot play and never finishes.
+var errUnknownScheme = errors.New("unknown media scheme")
+
+// errNoMedia marks a media URI whose file is missing: the playback fails.
+var errNoMedia = errors.New("media not found")
+
+// soundPath resolves sound:NAME for a language: SoundsDir/<lang>/NAME.wav,
+// then SoundsDir/NAME.wav.
+func (s *Server) soundPath(name, lang string) (string, bool) {
+	if s.cfg.SoundsDir == "" || name == "" || strings.Contains(name, "..") {
+		return "", false
+	}
+	var tries []string
+	if lang != "" {
+		tries = append(tries, filepath.Join(s.cfg.SoundsDir, lang, name+".wav"))
+	}
+	tries = append(tries, filepath.Join(s.cfg.SoundsDir, name+".wav"))
+	for _, p := range tries {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+func (s *Server) loadSound(name, lang string) ([]int16, error) {
+	p, ok := s.soundPath(name, lang)
+	if !ok {
+		return nil, errNoMedia
+	}
+	return s.readWAVCached(p)
+}
+
+// readWAVCached reads a WAV, keeping it while its size and time are
+// unchanged: prompts are played thousands of times. Caller holds s.mu.
+func (s *Server) readWAVCached(p string) ([]int16, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, errNoMedia
+	}
+	if c, ok := s.wavCache[p]; ok && c.size == st.Size() && c.mod.Equal(st.ModTime()) {
+		return c.samples, nil
+	}
+	samples, err := audio.ReadWAVFile(p)
+	if err != nil {
+		s.log.Warn("unreadable sound", "path", p, "err", err)
+		return nil, errNoMedia
+	}
+	if len(s.wavCache) > 256 {
+		clear(s.wavCache)
+	}
+	s.wavCache[p] = cachedWAV{samples: samples, size: st.Size(), mod: st.ModTime()}
+	return samples, nil
+}
+
+type cachedWAV struct {
+	samples []int16
+	size    int64
+	mod     time.Time
+}
+
+// toneFreqs names Asterisk's indications.conf tones (us zone).
+var toneFreqs = map[string][]float64{
+	"dial": {350, 440}, "ring": {440, 480}, "busy": {480, 620}, "congestion": {480, 620},
+	"callwaiting": {440}, "dialrecall": {350, 440}, "record": {1400}, "info": {950},
+}
+
+// resolveMedia turns one media URI into samples. A nil slice with a nil
+// error means "play until stopped" (tones).
+func (s *Server) resolveMedia(uri, lang string) ([]int16, bool, error) {
+	scheme, rest, ok := strings.Cut(uri, ":")
+	if !ok {
+		return nil, false, errUnknownScheme
+	}
+	switch scheme {
+	case "sound":
+		smp, err := s.loadSound(rest, lang)
+		return smp, false, err
+	case "recording":
+		p, err := s.storedPath(rest)
+		if err != nil {
+			return nil, false, errNoMedia
+		}
+		smp, err := audio.ReadWAVFile(p)
+		if err != nil {
+			return nil, false, errNoMedia
+		}
+		return smp, false, nil
+	case "digits", "number", "characters":
+		// Asterisk says these with digits/N (and letters/X) prompts.
+		var out []int16
+		for _, r := range rest {
+			name := ""
+			switch {
+			case r >= '0' && r <= '9':
+				name = "digits/" + string(r)
+			case r == '-' && scheme == "number":
+				name = "digits/minus"
+			case scheme == "characters":
+				name = "letters/" + strings.ToLower(string(r))
+			default:
+				continue
+			}
+			smp, err := s.loadSound(name, lang)
+			if err != nil {
+				return nil, false, err
+			}
+			out = append(out, smp...)
+		}
+		return out, false, nil
+	case "tone":
+		// tone:NAME or tone:F1[+F2][/ms][,...]; tones play until stopped.
+		spec, _, _ := strings.Cut(rest, ";")
+		freqs := toneFreqs[spec]
+		if freqs == nil {
+			first, _, _ := strings.Cut(spec, ",")
+			first, _, _ = strings.Cut(first, "/")
+			first = strings.TrimPrefix(first, "!")
+			for _, f := range strings.Split(first, "+") {
+				v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+				if err != nil || v <= 0 {
+					return nil, false, errNoMedia
+				}
+				freqs = append(freqs, v)
+			}
+		}
+		var parts [][]int16
+		for _, f := range freqs {
+			parts = append(parts, audio.Tone(f, 0.3/float64(len(freqs)), audio.SampleRate))
+		}
+		return audio.Mix(parts...), true, nil
+	}
+	return nil, false, errUnknownScheme
+}
+
+func (s *Server) playChannel(w http.ResponseWriter, r *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.control(w, p.get("channelId"))
+	if !ok || !s.stateValid(w, ch) {
+		return
+	}
+	if p.integer("skipms", 0) < 0 {
+		writeError(w, http.StatusBadRequest, "skipms cannot be negative")
+		return
+	}
+	if p.integer("offsetms", 0) < 0 {
+		writeError(w, http.StatusBadRequest, "offsetms cannot be negative")
+		return
+	}
+	lang := p.get("lang")
+	if lang == "" {
+		lang = ch.language
+	}
+	pb, ok := s.newPlayback(w, p, lang)
+	if !ok {
+		return
+	}
+	pb.ch, pb.targetURI = ch, "channel:"+ch.id
+	w.Header().Set("Location", "/playbacks/"+pb.id)
+	writeJSONResponse(w, http.StatusCreated, pb.json())
+	ch.playQueue = append(ch.playQueue, pb)
+	if len(ch.playQueue) == 1 {
+		s.startPlayback(pb)
+	}
+}
+
+func (s *Server) playBridge(w http.ResponseWriter, r *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.bridges[p.get("bridgeId")]
+	if b == nil {
+		writeError(w, http.StatusNotFound, "Bridge not found")
+		return
+	}
+	lang := p.get("lang")
+	if lang == "" {
+		lang = s.cfg.Language
+	}
+	pb, ok := s.newPlayback(w, p, lang)
+	if !ok {
+		return
+	}
+	pb.br, pb.targetURI = b, "bridge:"+b.id
+	w.Header().Set("Location", "/playbacks/"+pb.id)
+	writeJSONResponse(w, http.StatusCreated, pb.json())
+	b.playbacks = append(b.playbacks, pb)
+	if len(b.playbacks) == 1 {
+		s.startPlayback(pb)
+	}
+}
+
+func (s *Server) newPlayback(w http.ResponseWriter, p params, lang string) (*playback, bool) {
+	var medias []string
+	for _, m := range strings.Split(p.get("media"), ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			medias = append(medias, m)
+		}
+	}
+	if len(medias) == 0 {
+		writeError(w, http.StatusInternalServerError, "Failed to queue media for playback")
+		return nil, false
+	}
+	id := p.get("playbackId")
+	if id == "" {
+		id = uuid.NewString()
+	}
+	if _, dup := s.playbacks[id]; dup {
+		writeError(w, http.StatusInternalServerError, "Failed to queue media for playback")
+		return nil, false
+	}
+	pb := &playback{id: id, mediaURI: medias[0], medias: medias, language: lang, state: "queued"}
+	s.playbacks[id] = pb
+	return pb, true
+}
+
+// startPlayback begins the head of a queue: PlaybackStarted, then audio for
+// the media's real duration and PlaybackFinished. Caller holds s.mu.
+func (s *Server) startPlayback(pb *playback) {
+	pb.state = "playing"
+	s.send(pb.apps(), "PlaybackStarted", kv{"playback", pb.json()})
+	var samples []int16
+	for _, m := range pb.medias {
+		smp, loop, err := s.resolveMedia(m, pb.language)
+		if errors.Is(err, errUnknownScheme) {
+			// Asterisk logs and drops such a playback: no finish event, and it
+			// is gone from /playbacks.
+			s.log.Warn("unknown media scheme", "media", m)
+			s.dropPlayback(pb)
+			return
+		}
+		if err != nil {
+			s.log.Warn("playback failed", "media", m, "err", err)
+			s.finishPlayback(pb, "failed")
+			return
+		}
+		if loop {
+			pb.loop = true
+			samples = smp
+			break
+		}
+		samples = append(samples, smp...)
+	}
+	pb.samples = samples
+	s.playAudio(pb)
+}
+
+// playAudio sends pb's samples to its target; a looping tone starts over
+// until stopped. Caller holds s.mu.
+func (s *Server) playAudio(pb *playback) {
+	pb.gen++
+	gen := pb.gen
+	done := func(stopped bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if pb.gen != gen || pb.state != "playing" {
+			return // restarted, or already finished by a stop or hang-up
+		}
+		if pb.loop && !stopped {
+			s.playAudio(pb)
+			return
+		}
+		s.finishPlayback(pb, "done")
+	}
+	switch {
+	case pb.ch != nil && pb.ch.leg != nil:
+		pb.stop = pb.ch.leg.Play(pb.samples, done)
+	case pb.br != nil:
+		pb.stop = pb.br.mb.Play(pb.samples, done)
+	default:
+		s.finishPlayback(pb, "done")
+		return
+	}
+	if !pb.loop {
+		// The playback ends after the file's real duration even when a
+		// loaded machine makes the media clock lag behind the wall clock.
+		t := time.AfterFunc(audio.Duration(len(pb.samples)), func() { done(false) })
+		stopAudio := pb.stop
+		pb.stop = func() {
+			t.Stop()
+			stopAudio()
+		}
+	}
+}
+
+// finishPlayback ends pb with PlaybackFinished and starts the next queued one.
+func (s *Server) finishPlayback(pb *playback, state string) {
+	if pb.state == "done" || pb.state == "failed" {
+		return
+	}
+	pb.state = state
+	if pb.stop != nil {
+		pb.stop()
+	}
+	pb.samples = nil
+	s.send(pb.apps(), "PlaybackFinished", kv{"playback", pb.json()})
+	s.dropPlayback(pb)
+}
+
+// dropPlayback forgets pb and starts the next one in its queue.
+func (s *Server) dropPlayback(pb *playback) {
+	delete(s.playbacks, pb.id)
+	var next *playback
+	if ch := pb.ch; ch != nil && len(ch.playQueue) > 0 && ch.playQueue[0] == pb {
+		ch.playQueue = ch.playQueue[1:]
+		if len(ch.playQueue) > 0 && !ch.gone {
+			next = ch.playQueue[0]
+		}
+	}
+	if b := pb.br; b != nil && len(b.playbacks) > 0 && b.playbacks[0] == pb {
+		b.playbacks = b.playbacks[1:]
+		if len(b.playbacks) > 0 {
+			next = b.playbacks[0]
+		}
+	}
+	if next != nil {
+		s.startPlayback(next)
+	}
+	if pb.ch != nil && pb.ch.party != nil {
+		pb.ch.party.promptChanged()
+	}
+}
+
+func (s *Server) getPlayback(w http.ResponseWriter, r *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pb := s.playbacks[p.get("playbackId")]
+	if pb == nil {
+		writeError(w, http.StatusNotFound, "Playback not found")
+		return
+	}
+	writeJSONResponse(w, http.StatusOK, pb.json())
+}
+
+func (s *Server) stopPlayback(w http.ResponseWriter, r *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pb := s.playbacks[p.get("playbackId")]
+	if pb == nil {
+		writeError(w, http.StatusNotFound, "Playback not found")
+		return
+	}
+	if pb.state == "queued" {
+		// Never started: it just leaves the queue.
+		s.removeQueued(pb)
+		noContent(w)
+		return
+	}
+	s.finishPlayback(pb, "done")
+	noContent(w)
+}
+
+func (s *Server) removeQueued(pb *playback) {
+	delete(s.playbacks, pb.id)
+	remove := func(q []*playback) []*playback {
+		for i, x := range q {
+			if x == pb {
+				return append(q[:i], q[i+1:]...)
+			}
+		}
+		return q
+	}
+	if pb.ch != nil {
+		pb.ch.playQueue = remove(pb.ch.playQueue)
+	}
+	if pb.br != nil {
+		pb.br.playbacks = remove(pb.br.playbacks)
+	}
+}
+
+// controlPlayback supports stop and restart; pause/unpause/reverse/forward
+// answer 409 as for a playback that cannot do them.
+func (s *Server) controlPlayback(w http.ResponseWriter, r *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pb := s.playbacks[p.get("playbackId")]
+	if pb == nil {
+		writeError(w, http.StatusNotFound, "Playback not found")
+		return
+	}
+	switch op := p.get("operation"); op {
+	case "stop":
+		if pb.state == "queued" {
+			s.removeQueued(pb)
+		} else {
+			s.finishPlayback(pb, "done")
+		}
+		noContent(w)
+	case "restart":
+		if pb.state != "playing" {
+			writeError(w, http.StatusConflict, "Playback not playing")
+			return
+		}
+		old := pb.stop
+		s.playAudio(pb) // a new generation: the old one's done is ignored
+		if old != nil {
+			old()
+		}
+		noContent(w)
+	case "pause", "unpause", "reverse", "forward":
+		writeError(w, http.StatusConflict, "Operation not supported by the simulated PBX")
+	default:
+		writeError(w, http.StatusBadRequest, "Invalid operation "+op)
+	}
+}
