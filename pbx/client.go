@@ -176,7 +176,7 @@ func (c *Client) connect(ctx context.Context) error {
 		c.relay.run(c.ctx, conn)
 	}()
 	// A previous run may have left channels in our app: report them.
-	c.startResync(false)
+	c.startResync(false, time.Now())
 	c.log.Info("pbx: connected", "url", c.cfg.URL)
 	return nil
 }
@@ -229,10 +229,13 @@ func (c *Client) awaitApp(ctx context.Context) error {
 func (c *Client) onUp(reconnect bool) {
 	c.connected.Store(true)
 	c.router.notice(Notice{Type: NoticeReconnected})
-	c.startResync(reconnect)
+	c.startResync(reconnect, time.Now())
 }
 
-func (c *Client) startResync(reconnect bool) {
+// startResync reconciles in the background. Only routes made before the socket came up
+// (up) can have missed events; a route made since, e.g. one staged for a channel about to
+// be originated, is not in Asterisk yet and must not be reported as vanished.
+func (c *Client) startResync(reconnect bool, up time.Time) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -240,7 +243,7 @@ func (c *Client) startResync(reconnect bool) {
 		defer cancel()
 		err := c.awaitApp(ctx)
 		if err == nil {
-			err = c.resync(ctx, reconnect)
+			err = c.resync(ctx, reconnect, up)
 		}
 		if err != nil {
 			c.log.Error("pbx: resync failed", "err", err)

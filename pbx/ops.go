@@ -246,6 +246,11 @@ type OriginateRequest struct {
 	Timeout    time.Duration // ring timeout (whole seconds); 0: Asterisk's default (30s)
 	Originator string        // channel whose codecs to match
 	Variables  map[string]string
+	// OtherChannelID is the id of a Local channel's ;2 half, the one that
+	// runs the dialplan; "" lets Asterisk choose. Only for Local endpoints.
+	// Asterisk subscribes our app to ;2 too: SubscribeChannel(OtherChannelID)
+	// first to receive its events.
+	OtherChannelID string
 }
 
 // Originate creates an outbound channel that will enter our app. Its
@@ -259,20 +264,26 @@ func (c *Client) Originate(ctx context.Context, req OriginateRequest) (*Subscrip
 	if err := checkID(id); err != nil {
 		return nil, newOpError("originate", id, opOther, err)
 	}
+	if req.OtherChannelID != "" {
+		if err := checkID(req.OtherChannelID); err != nil {
+			return nil, newOpError("originate", req.OtherChannelID, opOther, err)
+		}
+	}
 	sub, err := c.router.subscribe(ChannelTarget(id), KindOriginated, true)
 	if err != nil {
 		return nil, newOpError("originate", id, opOther, err)
 	}
 	err = c.do(ctx, "originate", id, opOther, func() error {
 		h, err := c.ari.Channel().StageOriginate(nil, ari.OriginateRequest{
-			Endpoint:   req.Endpoint,
-			App:        c.cfg.Application,
-			AppArgs:    req.AppArgs,
-			CallerID:   req.CallerID,
-			Timeout:    int(req.Timeout / time.Second),
-			ChannelID:  id,
-			Originator: req.Originator,
-			Variables:  req.Variables,
+			Endpoint:       req.Endpoint,
+			App:            c.cfg.Application,
+			AppArgs:        req.AppArgs,
+			CallerID:       req.CallerID,
+			Timeout:        int(req.Timeout / time.Second),
+			ChannelID:      id,
+			OtherChannelID: req.OtherChannelID,
+			Originator:     req.Originator,
+			Variables:      req.Variables,
 		})
 		if err != nil {
 			return err

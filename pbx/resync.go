@@ -15,9 +15,9 @@ import (
 // refused by the dialplan. So: owned channels and bridges that are gone get a
 // final Vanished event; survivors get Resynced (they may have missed events);
 // channels and bridges in our app that nobody owns are reported as orphans.
-func (c *Client) resync(ctx context.Context, reconnect bool) error {
+func (c *Client) resync(ctx context.Context, reconnect bool, up time.Time) error {
 	started := time.Now()
-	owned := c.router.snapshot(started)
+	owned := c.router.snapshot(up)
 
 	app, err := call(ctx, c, "resync", c.cfg.Application, opOther, func() (*ari.ApplicationData, error) {
 		return c.ari.Application().Data(c.key(ari.ApplicationKey, c.cfg.Application))

@@ -39,6 +39,7 @@ type channel struct {
 
 	apps       []string // apps that receive its events
 	stasisApp  string   // "" when not in Stasis
+	stasisSub  bool     // the Stasis app's subscription came with Stasis() and ends with it
 	appCreated bool     // originate/externalMedia/create: STASISSTATUS and ChannelDestroyed
 	dialstring string   // for POST /channels/{id}/dial
 	endpoint   *Endpoint
@@ -52,10 +53,14 @@ type channel struct {
 	party     *Call // the simulated person behind the channel, if any
 	leg       *media.Leg
 	localPeer *channel
-	snoops    []*channel
-	snoopOf   *channel
-	ringing   chan struct{} // closed when an outbound dial is cancelled
-	gone      bool
+	// localAnswer completes an ARI originate of a Local channel (;1) once
+	// its ;2 half is answered.
+	localAnswer func()
+	dtmfTail    chan struct{} // closed when the last DTMF queued with POST /dtmf is sent
+	snoops      []*channel
+	snoopOf     *channel
+	ringing     chan struct{} // closed when an outbound dial is cancelled
+	gone        bool
 }
 
 func (ch *channel) json() channelJSON {
@@ -141,20 +146,26 @@ func (s *Server) enterStasis(ch *channel, app string, args []string) {
 	ch.stasisApp = app
 	ch.dialplan.AppName = "Stasis"
 	ch.dialplan.AppData = strings.Join(append([]string{app}, args...), ",")
+	ch.stasisSub = !ch.subscribed(app)
 	s.subscribe(ch, app)
-	s.emitCh(ch, "StasisStart", kv{"args", args})
+	// res_stasis sends StasisStart and StasisEnd to the app the channel is
+	// in only, not to other apps subscribed to the channel.
+	s.emitChTo([]string{app}, ch, "StasisStart", kv{"args", args})
 }
 
-// leaveStasis emits StasisEnd. Dialplan channels stop being reported; the
-// app keeps its subscription to channels it created (ChannelDestroyed).
+// leaveStasis emits StasisEnd. Dialplan channels stop being reported to the
+// app; it keeps its subscription to channels it created (ChannelDestroyed),
+// and other apps keep theirs.
 func (s *Server) leaveStasis(ch *channel) {
 	if ch.stasisApp == "" {
 		return
 	}
-	s.emitCh(ch, "StasisEnd")
+	app := ch.stasisApp
+	s.emitChTo([]string{app}, ch, "StasisEnd")
 	ch.stasisApp = ""
-	if !ch.appCreated {
-		ch.apps = nil
+	if ch.stasisSub {
+		ch.apps = removeName(ch.apps, app)
+		ch.stasisSub = false
 	}
 }
 
@@ -251,8 +262,10 @@ func (s *Server) hangup(ch *channel, by hangupBy, cause int) {
 	}
 	if ch.appCreated {
 		ch.dialplan.AppName, ch.dialplan.AppData = "AppDial2", "(Outgoing Line)"
-		s.emitCh(ch, "ChannelDestroyed", kv{"cause", cause}, kv{"cause_txt", causeTxt(cause)})
 	}
+	// Apps still subscribed (the creator, or another app that subscribed
+	// to a dialplan channel) see it destroyed.
+	s.emitCh(ch, "ChannelDestroyed", kv{"cause", cause}, kv{"cause_txt", causeTxt(cause)})
 	ch.apps = nil
 	s.destroyQuietly(ch)
 
@@ -262,7 +275,12 @@ func (s *Server) hangup(ch *channel, by hangupBy, cause int) {
 	ch.snoops = nil
 	if p := ch.localPeer; p != nil {
 		p.localPeer = nil
-		s.hangup(p, byPeer, 16)
+		if p.ringing != nil {
+			// ;1 of an ARI originate not answered yet: the dial fails.
+			s.failDial(p, "CANCEL", 16, "")
+		} else {
+			s.hangup(p, byPeer, 16)
+		}
 	}
 	if ch.party != nil {
 		who := "pbx"
@@ -315,6 +333,10 @@ func (s *Server) answer(ch *channel) {
 	s.setState(ch, "Up")
 	if p := ch.localPeer; p != nil && p.state != "Up" {
 		s.setState(p, "Up")
+		if done := p.localAnswer; done != nil {
+			p.localAnswer = nil
+			done()
+		}
 	}
 	if ch.party != nil {
 		ch.party.answered()

@@ -262,6 +262,9 @@ func (s *Server) ringChannel(w http.ResponseWriter, r *http.Request, p params) {
 	if ch.party != nil {
 		ch.party.setRinging(r.Method == http.MethodPost)
 	}
+	if r.Method == http.MethodPost {
+		s.localRinging(ch)
+	}
 	noContent(w)
 }
 
@@ -337,6 +340,16 @@ func (s *Server) sendDTMF(w http.ResponseWriter, r *http.Request, p params) {
 	}
 	if ch.party != nil {
 		ch.party.heardDTMF(digits)
+	}
+	if ch.localPeer != nil {
+		ms := func(name string, def int) time.Duration {
+			v := p.integer(name, 0)
+			if v <= 0 {
+				v = def
+			}
+			return time.Duration(v) * time.Millisecond
+		}
+		s.localDTMF(ch, digits, ms("before", 0), ms("between", 100), ms("duration", 100), ms("after", 0))
 	}
 	noContent(w)
 }
@@ -460,6 +473,10 @@ func (s *Server) originate(w http.ResponseWriter, r *http.Request, p params) {
 	id := p.get("channelId")
 	if id != "" && s.channels[id] != nil {
 		writeError(w, http.StatusConflict, "Channel with given unique ID already exists")
+		return
+	}
+	if tech == "Local" {
+		s.originateLocal(w, p, id, res, appName, args, timeout)
 		return
 	}
 	ep := s.endpoints[endpoint]

@@ -592,6 +592,11 @@ func (s *Server) failDial(ch *channel, status string, cause int, by string) {
 	s.emitCh(ch, "ChannelDestroyed", kv{"cause", cause}, kv{"cause_txt", causeTxt(cause)})
 	ch.apps = nil
 	s.destroyQuietly(ch)
+	if p := ch.localPeer; p != nil {
+		// A Local ;1 that never answered takes its ;2 half down with it.
+		ch.localPeer, p.localPeer = nil, nil
+		s.hangup(p, byPeer, 16)
+	}
 	if ch.party != nil {
 		sip := map[string]int{"BUSY": 486, "CHANUNAVAIL": 480, "NOANSWER": 408, "CANCEL": 487}[status]
 		if by == "party" {
@@ -632,6 +637,7 @@ func (s *Server) OriginateLocal(ctx context.Context, application string) (string
 	two.state = "Ring"
 	one.localPeer, two.localPeer = two, one
 	one.leg, two.leg = s.engine.NewLeg(one.id), s.engine.NewLeg(two.id)
+	pairLegs(one.leg, two.leg)
 	if !s.appActive(s.cfg.App) {
 		s.failedStasis.Add(1)
 		s.destroyQuietly(one)

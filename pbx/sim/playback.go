@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,9 +22,10 @@ type playback struct {
 	ch                                       *channel
 	br                                       *bridge
 	stop                                     func()
-	samples                                  []int16
-	loop                                     bool // tones play until stopped
-	gen                                      int  // audio generation, bumped on restart
+	samples                                  []int16 // what plays now
+	first, repeat                            []int16 // tones: played first, then repeat looped (nil: silence)
+	loop                                     bool    // tones play until stopped
+	gen                                      int     // audio generation, bumped on restart
 }
 
 func (pb *playback) json() playbackJSON {
@@ -107,27 +109,29 @@ var toneFreqs = map[string][]float64{
 	"callwaiting": {440}, "dialrecall": {350, 440}, "record": {1400}, "info": {950},
 }
 
-// resolveMedia turns one media URI into samples. A nil slice with a nil
-// error means "play until stopped" (tones).
-func (s *Server) resolveMedia(uri, lang string) ([]int16, bool, error) {
+// resolveMedia turns one media URI into samples. A tone (loop) plays
+// samples, then repeat over and over, until stopped; with no repeat it
+// stays playing in silence, as Asterisk's tone playbacks never finish on
+// their own.
+func (s *Server) resolveMedia(uri, lang string) (samples, repeat []int16, loop bool, err error) {
 	scheme, rest, ok := strings.Cut(uri, ":")
 	if !ok {
-		return nil, false, errUnknownScheme
+		return nil, nil, false, errUnknownScheme
 	}
 	switch scheme {
 	case "sound":
 		smp, err := s.loadSound(rest, lang)
-		return smp, false, err
+		return smp, nil, false, err
 	case "recording":
 		p, err := s.storedPath(rest)
 		if err != nil {
-			return nil, false, errNoMedia
+			return nil, nil, false, errNoMedia
 		}
 		smp, err := audio.ReadWAVFile(p)
 		if err != nil {
-			return nil, false, errNoMedia
+			return nil, nil, false, errNoMedia
 		}
-		return smp, false, nil
+		return smp, nil, false, nil
 	case "digits", "number", "characters":
 		// Asterisk says these with digits/N (and letters/X) prompts.
 		var out []int16
@@ -145,34 +149,94 @@ func (s *Server) resolveMedia(uri, lang string) ([]int16, bool, error) {
 			}
 			smp, err := s.loadSound(name, lang)
 			if err != nil {
-				return nil, false, err
+				return nil, nil, false, err
 			}
 			out = append(out, smp...)
 		}
-		return out, false, nil
+		return out, nil, false, nil
 	case "tone":
-		// tone:NAME or tone:F1[+F2][/ms][,...]; tones play until stopped.
+		// tone:NAME or an indication list; ";tonezone=xx" is ignored.
 		spec, _, _ := strings.Cut(rest, ";")
-		freqs := toneFreqs[spec]
-		if freqs == nil {
-			first, _, _ := strings.Cut(spec, ",")
-			first, _, _ = strings.Cut(first, "/")
-			first = strings.TrimPrefix(first, "!")
-			for _, f := range strings.Split(first, "+") {
-				v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-				if err != nil || v <= 0 {
-					return nil, false, errNoMedia
-				}
-				freqs = append(freqs, v)
+		if freqs := toneFreqs[spec]; freqs != nil {
+			return nil, toneSamples(freqs, audio.SampleRate), true, nil
+		}
+		once, rep, err := parseToneList(spec)
+		if err != nil {
+			return nil, nil, false, errNoMedia
+		}
+		return once, rep, true, nil
+	}
+	return nil, nil, false, errUnknownScheme
+}
+
+// toneSamples is n samples of freqs mixed.
+func toneSamples(freqs []float64, n int) []int16 {
+	var parts [][]int16
+	for _, f := range freqs {
+		if f > 0 {
+			parts = append(parts, audio.Tone(f, 0.3/float64(len(freqs)), n))
+		}
+	}
+	if len(parts) == 0 {
+		return make([]int16, n)
+	}
+	return audio.Mix(parts...)
+}
+
+// parseToneList reads an indication list as ast_playtones_start does:
+// comma-separated parts "[!]F1[+F2|*F2][/ms]"; a part without a duration
+// lasts for ever; a leading "!" plays the part once, and the list repeats
+// from the first part without one. once is played first, then repeat over
+// and over; repeat is nil when every part has a "!" (silence follows).
+// F2 modulating F1 ("*") is approximated by mixing the two.
+func parseToneList(spec string) (once, repeat []int16, err error) {
+	sep := ","
+	if strings.Contains(spec, "|") {
+		sep = "|"
+	}
+	repFrom := -1 // index in out where the repeating part starts
+	var out []int16
+	for _, part := range strings.Split(spec, sep) {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			break // as strsep's loop in ast_playtones_start
+		}
+		bang := strings.HasPrefix(part, "!")
+		part = strings.TrimPrefix(part, "!")
+		if !bang && repFrom < 0 {
+			repFrom = len(out)
+		}
+		fs, dur, hasDur := strings.Cut(part, "/")
+		ms := 0
+		if hasDur {
+			if ms, err = strconv.Atoi(dur); err != nil || ms < 0 {
+				return nil, nil, fmt.Errorf("tone part %q: bad duration", part)
 			}
 		}
-		var parts [][]int16
-		for _, f := range freqs {
-			parts = append(parts, audio.Tone(f, 0.3/float64(len(freqs)), audio.SampleRate))
+		var freqs []float64
+		for _, f := range strings.FieldsFunc(fs, func(r rune) bool { return r == '+' || r == '*' }) {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || v < 0 {
+				return nil, nil, fmt.Errorf("tone part %q: bad frequency", part)
+			}
+			freqs = append(freqs, v)
 		}
-		return audio.Mix(parts...), true, nil
+		if len(freqs) == 0 {
+			return nil, nil, fmt.Errorf("tone part %q: no frequency", part)
+		}
+		if ms == 0 {
+			// This part never ends: what follows is never reached.
+			return out, toneSamples(freqs, audio.SampleRate), nil
+		}
+		out = append(out, toneSamples(freqs, audio.SamplesFor(time.Duration(ms)*time.Millisecond))...)
 	}
-	return nil, false, errUnknownScheme
+	if len(out) == 0 {
+		return nil, nil, errors.New("empty tone list")
+	}
+	if repFrom < 0 {
+		return out, nil, nil
+	}
+	return out[:repFrom], out[repFrom:], nil
 }
 
 func (s *Server) playChannel(w http.ResponseWriter, r *http.Request, p params) {
@@ -263,7 +327,7 @@ func (s *Server) startPlayback(pb *playback) {
 	s.send(pb.apps(), "PlaybackStarted", kv{"playback", pb.json()})
 	var samples []int16
 	for _, m := range pb.medias {
-		smp, loop, err := s.resolveMedia(m, pb.language)
+		smp, rep, loop, err := s.resolveMedia(m, pb.language)
 		if errors.Is(err, errUnknownScheme) {
 			// Asterisk logs and drops such a playback: no finish event, and it
 			// is gone from /playbacks.
@@ -278,12 +342,16 @@ func (s *Server) startPlayback(pb *playback) {
 		}
 		if loop {
 			pb.loop = true
+			pb.repeat = rep
 			samples = smp
+			if len(samples) == 0 {
+				samples = rep
+			}
 			break
 		}
 		samples = append(samples, smp...)
 	}
-	pb.samples = samples
+	pb.samples, pb.first = samples, samples
 	s.playAudio(pb)
 }
 
@@ -299,6 +367,11 @@ func (s *Server) playAudio(pb *playback) {
 			return // restarted, or already finished by a stop or hang-up
 		}
 		if pb.loop && !stopped {
+			if pb.repeat == nil {
+				// A tone list played once: silence until stopped.
+				return
+			}
+			pb.samples = pb.repeat
 			s.playAudio(pb)
 			return
 		}
@@ -434,6 +507,7 @@ func (s *Server) controlPlayback(w http.ResponseWriter, r *http.Request, p param
 			return
 		}
 		old := pb.stop
+		pb.samples = pb.first
 		s.playAudio(pb) // a new generation: the old one's done is ignored
 		if old != nil {
 			old()

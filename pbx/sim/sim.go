@@ -26,6 +26,9 @@
 //	srv.DropAppSockets("hotline")         // server-side close, as a network drop
 //	srv.FailedStasisCalls()               // calls declined while the app was down
 //	srv.OriginateLocal(ctx, "Wait 15")    // CLI "channel originate Local/<exten>@<ctx> application ..."
+//	// ARI: POST /channels?endpoint=Local/12315@hotline&app=A&channelId=ID1&otherChannelId=ID2
+//	// makes a Local pair: ;2 dials in as a caller, ;1 enters app A once answered;
+//	// audio and DTMF cross the pair (how pbx/pbxtest drives a real Asterisk).
 //	srv.Stats(); srv.Routes()
 //	sc, _ := sim.ParseScenario(file); srv.RunScenario(ctx, sc) // people from a text file
 //

@@ -252,8 +252,11 @@ func TestExternalMediaCarriesAudio(t *testing.T) {
 	if len(got) < 4000 || !audio.HasTone(got, 440) || audio.HasTone(got, 880) {
 		t.Errorf("external socket got %d samples; 440 Hz %v (want true), 880 Hz %v (want false)", len(got), audio.HasTone(got, 440), audio.HasTone(got, 880))
 	}
-	if peer.from == nil || peer.from.Port != port {
-		t.Errorf("RTP came from %v, want port %d (UNICASTRTP_LOCAL_PORT)", peer.from, port)
+	peer.mu.Lock()
+	from := peer.from
+	peer.mu.Unlock()
+	if from == nil || from.Port != port {
+		t.Errorf("RTP came from %v, want port %d (UNICASTRTP_LOCAL_PORT)", from, port)
 	}
 	heard := c.Heard()
 	if !heardTone(heard, 880) {
