@@ -1,0 +1,181 @@
+package redisstore
+
+import (
+	"encoding/json"
+	"time"
+
+	"hotline/acd"
+)
+
+// The stored form of records: short keys, times as Unix microseconds, enums as their
+// numeric codes (see TestStoredCodes: they must never be renumbered), zero values left out.
+// Records are read and written on every reservation, so their size and decoding cost are
+// the store's throughput.
+
+type workRec struct {
+	Reservation acd.ReservationID `json:"r,omitempty"`
+	Item        acd.ItemID        `json:"i,omitempty"`
+	Queue       acd.QueueName     `json:"q,omitempty"`
+	Kind        uint8             `json:"k,omitempty"`
+	Class       uint8             `json:"c,omitempty"`
+	Due         int64             `json:"d,omitempty"`
+	AnsweredAt  int64             `json:"a,omitempty"`
+	EndedAt     int64             `json:"e,omitempty"`
+}
+
+type agentRec struct {
+	ID          acd.AgentID      `json:"i"`
+	Name        string           `json:"n,omitempty"`
+	Skills      map[string]uint8 `json:"s,omitempty"`
+	Groups      []acd.GroupName  `json:"g,omitempty"`
+	State       uint8            `json:"st,omitempty"`
+	Reason      acd.Reason       `json:"rs,omitempty"`
+	Since       int64            `json:"t,omitempty"`
+	LoginAt     int64            `json:"li,omitempty"`
+	ReadySince  int64            `json:"rd,omitempty"`
+	LastOfferAt int64            `json:"lo,omitempty"`
+	Busy        int64            `json:"b,omitempty"` // microseconds
+	Work        *workRec         `json:"w,omitempty"`
+}
+
+type skillRec struct {
+	Skill acd.SkillName `json:"s"`
+	Min   uint8         `json:"m"`
+}
+
+type itemRec struct {
+	ID          acd.ItemID        `json:"i"`
+	Kind        uint8             `json:"k"`
+	Queue       acd.QueueName     `json:"q"`
+	Class       uint8             `json:"c"`
+	Language    acd.SkillName     `json:"l,omitempty"`
+	Skills      []skillRec        `json:"s,omitempty"`
+	EnqueuedAt  int64             `json:"e"`
+	CaseID      acd.CaseID        `json:"ci,omitempty"`
+	CaseNumber  acd.CaseNumber    `json:"cn,omitempty"`
+	Number      string            `json:"n,omitempty"`
+	Origin      uint8             `json:"o,omitempty"`
+	Status      uint8             `json:"st"`
+	Agent       acd.AgentID       `json:"a,omitempty"`
+	Reservation acd.ReservationID `json:"r,omitempty"`
+	Attempts    int               `json:"at,omitempty"`
+}
+
+type outcomeRec struct {
+	Kind     uint8         `json:"k"`
+	Queue    acd.QueueName `json:"q"`
+	Item     acd.ItemID    `json:"i"`
+	ItemKind uint8         `json:"ik"`
+	Class    uint8         `json:"c"`
+	Agent    acd.AgentID   `json:"a,omitempty"`
+	At       int64         `json:"t"`
+	Wait     int64         `json:"w,omitempty"`
+	Talk     int64         `json:"tk,omitempty"`
+	WrapUp   int64         `json:"wu,omitempty"`
+}
+
+func us(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromUS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func durUS(d time.Duration) int64 { return d.Microseconds() }
+
+func fromDurUS(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+
+func encodeAgent(a acd.Agent) ([]byte, error) {
+	r := agentRec{
+		ID: a.ID, Name: a.Name, Groups: a.Groups, State: uint8(a.State), Reason: a.Reason,
+		Since: us(a.Since), LoginAt: us(a.LoginAt), ReadySince: us(a.ReadySince), LastOfferAt: us(a.LastOfferAt),
+		Busy: durUS(a.Busy),
+	}
+	if len(a.Skills) > 0 {
+		r.Skills = make(map[string]uint8, len(a.Skills))
+		for s, l := range a.Skills {
+			r.Skills[string(s)] = uint8(l)
+		}
+	}
+	if w := a.Work; w != (acd.Work{}) {
+		r.Work = &workRec{Reservation: w.Reservation, Item: w.Item, Queue: w.Queue, Kind: uint8(w.Kind), Class: uint8(w.Class),
+			Due: us(w.Due), AnsweredAt: us(w.AnsweredAt), EndedAt: us(w.EndedAt)}
+	}
+	return json.Marshal(r)
+}
+
+func decodeAgent(b []byte) (acd.Agent, error) {
+	var r agentRec
+	if err := json.Unmarshal(b, &r); err != nil {
+		return acd.Agent{}, err
+	}
+	a := acd.Agent{
+		ID: r.ID, Name: r.Name, Groups: r.Groups, State: acd.State(r.State), Reason: r.Reason,
+		Since: fromUS(r.Since), LoginAt: fromUS(r.LoginAt), ReadySince: fromUS(r.ReadySince), LastOfferAt: fromUS(r.LastOfferAt),
+		Busy: fromDurUS(r.Busy),
+	}
+	if len(r.Skills) > 0 {
+		a.Skills = make(map[acd.SkillName]acd.Level, len(r.Skills))
+		for s, l := range r.Skills {
+			a.Skills[acd.SkillName(s)] = acd.Level(l)
+		}
+	}
+	if w := r.Work; w != nil {
+		a.Work = acd.Work{Reservation: w.Reservation, Item: w.Item, Queue: w.Queue, Kind: acd.ItemKind(w.Kind), Class: acd.Class(w.Class),
+			Due: fromUS(w.Due), AnsweredAt: fromUS(w.AnsweredAt), EndedAt: fromUS(w.EndedAt)}
+	}
+	return a, nil
+}
+
+func encodeItem(it acd.Item) ([]byte, error) {
+	r := itemRec{
+		ID: it.ID, Kind: uint8(it.Kind), Queue: it.Queue, Class: uint8(it.Class), Language: it.Language,
+		EnqueuedAt: us(it.EnqueuedAt), CaseID: it.CaseID, CaseNumber: it.CaseNumber, Number: it.Number,
+		Origin: uint8(it.Origin), Status: uint8(it.Status), Agent: it.Agent, Reservation: it.Reservation, Attempts: it.Attempts,
+	}
+	for _, s := range it.Skills {
+		r.Skills = append(r.Skills, skillRec{Skill: s.Skill, Min: uint8(s.Min)})
+	}
+	return json.Marshal(r)
+}
+
+func decodeItem(b []byte) (acd.Item, error) {
+	var r itemRec
+	if err := json.Unmarshal(b, &r); err != nil {
+		return acd.Item{}, err
+	}
+	it := acd.Item{
+		ID: r.ID, Kind: acd.ItemKind(r.Kind), Queue: r.Queue, Class: acd.Class(r.Class), Language: r.Language,
+		EnqueuedAt: fromUS(r.EnqueuedAt), CaseID: r.CaseID, CaseNumber: r.CaseNumber, Number: r.Number,
+		Origin: acd.Origin(r.Origin), Status: acd.ItemStatus(r.Status), Agent: r.Agent, Reservation: r.Reservation, Attempts: r.Attempts,
+	}
+	for _, s := range r.Skills {
+		it.Skills = append(it.Skills, acd.SkillReq{Skill: s.Skill, Min: acd.Level(s.Min)})
+	}
+	return it, nil
+}
+
+func encodeOutcome(o acd.Outcome) ([]byte, error) {
+	return json.Marshal(outcomeRec{
+		Kind: uint8(o.Kind), Queue: o.Queue, Item: o.Item, ItemKind: uint8(o.ItemKind), Class: uint8(o.Class), Agent: o.Agent,
+		At: us(o.At), Wait: durUS(o.Wait), Talk: durUS(o.Talk), WrapUp: durUS(o.WrapUp),
+	})
+}
+
+func decodeOutcome(b []byte) (acd.Outcome, error) {
+	var r outcomeRec
+	if err := json.Unmarshal(b, &r); err != nil {
+		return acd.Outcome{}, err
+	}
+	return acd.Outcome{
+		Kind: acd.OutcomeKind(r.Kind), Queue: r.Queue, Item: r.Item, ItemKind: acd.ItemKind(r.ItemKind), Class: acd.Class(r.Class),
+		Agent: r.Agent, At: fromUS(r.At), Wait: fromDurUS(r.Wait), Talk: fromDurUS(r.Talk), WrapUp: fromDurUS(r.WrapUp),
+	}, nil
+}
