@@ -7,7 +7,7 @@ WITH_SERVICES = eval "$$($(SERVICES) env)" &&
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CONFIG ?= hotline.example.yaml
 
-.PHONY: all build run test lint bench services-up services-down prompts clean
+.PHONY: all build run test lint bench services-up services-down prompts browser clean
 
 all: build
 
@@ -25,12 +25,17 @@ services-down:
 prompts:
 	scripts/prompts -out .run/sounds
 
-# The demo: services, schema, and the controller on 127.0.0.1:8080.
+# Debian's chromium (and a CJK font) for the agent-desk browser test.
+browser:
+	scripts/browser.sh >/dev/null
+
+# The demo: services, prompts, and the controller with an embedded simulated PBX and
+# simulated callers; HTTP on 127.0.0.1:8080, the PBX on 127.0.0.1:8088.
 run: services-up prompts build
-	$(WITH_SERVICES) ./bin/hotline serve -config $(CONFIG)
+	$(WITH_SERVICES) ./bin/hotline demo -config $(CONFIG)
 
 # Every test, against real PostgreSQL and Redis started by the script, under the race detector.
-test: services-up prompts
+test: services-up prompts browser
 	$(WITH_SERVICES) $(GO) vet ./... && $(WITH_SERVICES) $(GO) test -race -count=1 -timeout 14m ./...
 
 lint:

@@ -1,6 +1,6 @@
 // Package agentdesk is the controller's HTTP surface: health and readiness for operators,
-// Prometheus metrics, and the JSON API that agents and supervisors use (read-only case
-// look-ups for now).
+// Prometheus metrics, the case API, and with a Desk (WithDesk) the agents' side: sign-in,
+// the agent WebSocket (API.md), the case form and the embedded web app.
 package agentdesk
 
 import (
@@ -39,15 +39,27 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	mux      *http.ServeMux
+	desk     *Desk
 
 	mu       sync.Mutex
 	draining bool
 }
 
+// Option configures a Server.
+type Option func(*Server)
+
+// WithDesk mounts the agent desk: sign-in, the agent WebSocket, the case form and the web
+// app; and puts the case API behind sign-in, with every case read audited.
+func WithDesk(d *Desk) Option { return func(s *Server) { s.desk = d } }
+
 // New builds the server. reg collects the metrics served at /metrics; the server registers
-// its own collectors there.
-func New(caseReader CaseReader, checks []Check, reg *prometheus.Registry, log *slog.Logger) *Server {
+// its own collectors there. Without WithDesk the case API is open: only for tests and
+// tools on a trusted host.
+func New(caseReader CaseReader, checks []Check, reg *prometheus.Registry, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{cases: caseReader, checks: checks, log: log, registry: reg, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(s)
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hotline_http_requests_total",
 		Help: "HTTP requests served, by route and status code.",
@@ -56,9 +68,30 @@ func New(caseReader CaseReader, checks []Check, reg *prometheus.Registry, log *s
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	s.handle("GET /api/cases/{number}", s.getCase)
-	s.handle("GET /api/cases", s.searchCases)
+	s.handle("GET /api/cases/{number}", s.signedIn(s.getCase))
+	s.handle("GET /api/cases", s.signedIn(s.searchCases))
+	if s.desk != nil {
+		reg.MustRegister(s.desk.Collectors()...)
+		s.desk.mount(s.mux, s.handle)
+	}
 	return s
+}
+
+// signedIn requires an agent's or a supervisor's session for h when the server has a desk.
+func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
+	if s.desk == nil {
+		return h
+	}
+	return s.desk.cfg.Auth.RequireRole(deskRoles...)(h).ServeHTTP
+}
+
+// audited records that the request read cases, when the server has a desk; an error means
+// the answer must not be given.
+func (s *Server) audited(r *http.Request, via string, numbers ...cases.Number) error {
+	if s.desk == nil || len(numbers) == 0 {
+		return nil
+	}
+	return s.desk.auditRead(r, via, numbers...)
 }
 
 // ServeHTTP makes the server an http.Handler.
@@ -147,9 +180,17 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not read the case")
 		return
 	}
+	if err := s.audited(r, "case_api", d.Case.Number); err != nil {
+		s.log.Error("get case: audit", "case", number, "err", err)
+		writeError(w, http.StatusInternalServerError, "could not read the case")
+		return
+	}
 	d.Case = caseView(d.Case)
 	for i := range d.Calls {
 		d.Calls[i].CallerNumber = cases.Phone(d.Calls[i].CallerNumber.Masked())
+	}
+	for i := range d.Tasks {
+		d.Tasks[i].CallerNumber = cases.Phone(d.Tasks[i].CallerNumber.Masked())
 	}
 	writeJSON(w, http.StatusOK, d)
 }
@@ -180,9 +221,16 @@ func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not search cases")
 		return
 	}
+	numbers := make([]cases.Number, len(found))
 	views := make([]cases.Case, len(found))
 	for i, c := range found {
+		numbers[i] = c.Number
 		views[i] = caseView(c)
+	}
+	if err := s.audited(r, "case_search", numbers...); err != nil {
+		s.log.Error("search cases: audit", "caller", caller.Masked(), "err", err)
+		writeError(w, http.StatusInternalServerError, "could not search cases")
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"cases": views})
 }

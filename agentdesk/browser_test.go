@@ -1,0 +1,601 @@
+package agentdesk_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotline/accounts"
+	"hotline/acd"
+	"hotline/acd/memstore"
+	"hotline/agentdesk"
+	"hotline/agentdesk/auth"
+	"hotline/agentdesk/media"
+	"hotline/audit"
+	"hotline/cases"
+	"hotline/cases/casestest"
+)
+
+// The browser test runs Debian's Chromium against the desk, both inside a network
+// namespace of their own that has nothing but lo (Chromium reaches for the network even when
+// told not to; see TESTING-MEDIA.md). The test process creates the namespace and a fresh
+// database, then runs itself again inside the namespace (ip netns exec) to serve the desk
+// and drive the browser. PostgreSQL stays outside: the inner run reaches it through a Unix
+// socket that the outer run forwards to the database's TCP address, since a socket file is
+// visible from every network namespace.
+const (
+	browserChildEnv = "HOTLINE_DESK_BROWSER_CHILD"
+	browserDBEnv    = "HOTLINE_DESK_BROWSER_DB"
+	browserExecEnv  = "HOTLINE_DESK_BROWSER_CHROMIUM"
+	browserShotEnv  = "HOTLINE_DESK_BROWSER_SCREENSHOT"
+	browserCaseEnv  = "HOTLINE_DESK_BROWSER_CASES"
+)
+
+const browserCaller = "13800000001"
+
+func TestBrowserAgentDesk(t *testing.T) {
+	if os.Getenv(browserChildEnv) != "" {
+		browserChild(t)
+		return
+	}
+	chromium := findChromium(t)
+	ns := newNetns(t)
+
+	// The database, its accounts and cases, made from outside.
+	dbURL := casestest.NewDatabase(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := cases.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	store := cases.NewStore(pool, "620000", shanghaiLoc)
+	h, err := accounts.NewHasher(accounts.Params{MemoryKiB: 256, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.NewStore(pool, h, audit.New(pool)).Create(ctx, "test", accounts.NewAccount{
+		Login: "alice", DisplayName: "王丽 Alice", Role: accounts.RoleAgent, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	earlier, err := store.CreateCase(ctx, cases.NewCase{Kind: cases.KindConsult, Channel: cases.ChannelPhone,
+		ReceivedAt: time.Now().Add(-30 * 24 * time.Hour), CallerNumber: browserCaller, Request: "网购商品七天无理由退货怎么算？"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := store.CreateCase(ctx, cases.NewCase{Kind: cases.KindComplaint, Channel: cases.ChannelPhone,
+		ReceivedAt: time.Now().Add(-2 * time.Minute), CallerNumber: browserCaller})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateCallbackTask(ctx, cases.NewCallbackTask{CaseID: earlier.ID, Reason: cases.TaskVoicemail,
+		CallerNumber: "13912345678", Queue: "callback", EnqueuedAt: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	socketDir, port := forwardPostgres(t, dbURL)
+	inner, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := inner.Query()
+	q.Set("host", socketDir)
+	q.Set("port", port)
+	inner.Host, inner.RawQuery = "", q.Encode()
+
+	shot := screenshotPath(t)
+	runCtx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, "ip", "netns", "exec", ns, os.Args[0],
+		"-test.run=^TestBrowserAgentDesk$", "-test.v", "-test.count=1", "-test.timeout=3m")
+	cmd.Env = append(os.Environ(), browserChildEnv+"=1", browserDBEnv+"="+inner.String(), browserExecEnv+"="+chromium,
+		browserShotEnv+"="+shot, browserCaseEnv+"="+string(cur.Number)+","+string(earlier.Number))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("run the browser half inside namespace %s: %v", ns, err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		t.Log("inner: " + sc.Text())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the browser half failed (%v); its output is above", err)
+	}
+	if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "--- PASS: TestBrowserAgentDesk") }) {
+		t.Fatal("the browser half did not report a pass; its output is above")
+	}
+
+	// What the browser saved is in PostgreSQL, seen from outside the namespace too.
+	d, err := store.FindByNumber(ctx, cur.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSavedCase(t, d)
+	auditLog := audit.New(pool)
+	changes, err := auditLog.Find(ctx, audit.Query{Action: audit.CaseChanged, Target: audit.CaseTarget(string(cur.Number))})
+	if err != nil || len(changes) != 1 || changes[0].Actor != "alice" {
+		t.Errorf("audit of the save: %+v, %v", changes, err)
+	}
+	reads, err := auditLog.Find(ctx, audit.Query{Action: audit.CaseRead, Target: audit.CaseTarget(string(earlier.Number))})
+	if err != nil || len(reads) == 0 || reads[len(reads)-1].Detail["via"] != "screen_pop" {
+		t.Errorf("audit of the screen pop: %+v, %v", reads, err)
+	}
+	t.Logf("screenshot of the agent's screen: %s", shot)
+}
+
+// checkSavedCase checks the fields the browser test fills in.
+func checkSavedCase(t *testing.T, d cases.Detail) {
+	t.Helper()
+	c := d.Case
+	if c.Kind != cases.KindComplaint || c.GoodsOrService != "goods.appliances" || c.Complainant.Name != "张三" ||
+		c.Complainant.Address != "兰州市城关区庆阳路1号" || c.Respondent.Name != "兰州某电器有限公司" ||
+		c.Respondent.CreditCode != "914403001922038216" || c.Respondent.Platform != "某电商平台" ||
+		c.Request != "退货退款" || c.Facts != "购买的冰箱三天后不制冷。" || c.RegionCode != "620102" ||
+		c.AmountInvolved == nil || c.AmountInvolved.String() != "3999.00" || c.LossRecovered == nil || c.LossRecovered.String() != "0.00" {
+		t.Errorf("case in PostgreSQL: %+v", c)
+	}
+	if last := d.Events[len(d.Events)-1]; last.Kind != cases.EventCaseChanged || last.Actor != "alice" {
+		t.Errorf("last trail entry %+v", last)
+	}
+}
+
+// findChromium returns Debian's Chromium or fails the test saying how to get it.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("Chromium is not installed (no chromium or chromium-browser on PATH): run scripts/browser.sh as root to install Debian's chromium")
+	return ""
+}
+
+// newNetns creates a network namespace with only lo, up, and deletes it (with anything
+// still running in it) when the test ends. It fails the test when that cannot be done:
+// the browser must never run outside one.
+func newNetns(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Fatal("the ip command (iproute2) is missing: run scripts/browser.sh as root")
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "hotline-desk-" + hex.EncodeToString(b)
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("cannot create a network namespace for the browser (it needs root; CI runs as root): ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		// Whatever the inner run left behind in the namespace (a browser process) was
+		// started by this test: end it by its pid.
+		if out, err := exec.Command("ip", "netns", "pids", name).Output(); err == nil {
+			for _, f := range strings.Fields(string(out)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					if p, err := os.FindProcess(pid); err == nil {
+						_ = p.Kill()
+					}
+				}
+			}
+		}
+		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+			t.Errorf("ip netns del %s: %v: %s", name, err, out)
+		}
+		_ = os.RemoveAll(filepath.Join("/etc/netns", name))
+	})
+	if out, err := exec.Command("ip", "-n", name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip -n %s link set lo up: %v: %s", name, err, out)
+	}
+	// ip netns exec binds this over /etc/resolv.conf: stray name look-ups stay on loopback.
+	dir := filepath.Join("/etc/netns", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("namespace resolv.conf: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+		t.Fatalf("namespace resolv.conf: %v", err)
+	}
+	if out, err := exec.Command("ip", "netns", "exec", name, "ip", "-o", "link").Output(); err != nil || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+		t.Fatalf("namespace %s should have only lo: %v: %s", name, err, out)
+	}
+	return name
+}
+
+// forwardPostgres serves a Unix socket (dir/.s.PGSQL.port, where libpq and pgx look for
+// one) that forwards every connection to the database's TCP address, until the test ends.
+func forwardPostgres(t *testing.T, dbURL string) (dir, port string) {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	// Socket paths are short (108 bytes): no t.TempDir under a long test name.
+	dir, err = os.MkdirTemp("", "hldesk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, ".s.PGSQL."+port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var open []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+		os.RemoveAll(dir)
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			open = append(open, c, up)
+			mu.Unlock()
+			wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
+			wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
+		}
+	})
+	return dir, port
+}
+
+// screenshotPath is where the test leaves its screenshot: $HOTLINE_SCREENSHOT_DIR, or
+// .run/screenshots at the module root.
+func screenshotPath(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("HOTLINE_SCREENSHOT_DIR")
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for root := wd; ; root = filepath.Dir(root) {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				dir = filepath.Join(root, ".run", "screenshots")
+				break
+			}
+			if filepath.Dir(root) == root {
+				dir = filepath.Join(os.TempDir(), "hotline-screenshots")
+				break
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "agent-desk.png")
+}
+
+// browserChild is the half of the test inside the namespace: the desk on 127.0.0.1 and
+// Chromium driving it.
+func browserChild(t *testing.T) {
+	ctx := context.Background()
+	numbers := strings.Split(os.Getenv(browserCaseEnv), ",")
+	if len(numbers) != 2 {
+		t.Fatalf("%s=%q", browserCaseEnv, os.Getenv(browserCaseEnv))
+	}
+	caseNumber, earlier := cases.Number(numbers[0]), cases.Number(numbers[1])
+	pool, err := pgxpool.New(ctx, os.Getenv(browserDBEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		t.Fatalf("PostgreSQL through the forwarded socket: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	store := cases.NewStore(pool, "620000", shanghaiLoc)
+	auditLog := audit.New(pool)
+	h, err := accounts.NewHasher(accounts.Params{MemoryKiB: 256, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accts := accounts.NewStore(pool, h, auditLog)
+	authSvc, err := auth.New(pool, accts, auditLog, auth.DefaultConfig(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := acd.NewRouter(acd.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acdStore := memstore.New(router, acd.SystemClock{})
+	var desk *agentdesk.Desk
+	seats, err := media.New(media.LoopbackOnly(), media.WithLogger(log), media.WithEventHandler(func(e media.Event) {
+		if desk != nil {
+			desk.SeatEvent(e)
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := newDist(t, acdStore)
+	desk, err = agentdesk.NewDesk(agentdesk.Config{Auth: authSvc, Agents: acdStore, Calls: dist, Cases: store, Audit: auditLog,
+		Accounts: accts, Seats: seats, Log: log, StatePoll: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist.desk = desk
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: agentdesk.New(store, nil, prometheus.NewRegistry(), log, agentdesk.WithDesk(desk)), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_ = desk.Shutdown(sctx)
+		_ = srv.Shutdown(sctx)
+		_ = seats.Shutdown(sctx)
+	}()
+	base := "http://" + ln.Addr().String()
+
+	userData := t.TempDir()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(os.Getenv(browserExecEnv)),
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.UserDataDir(userData),
+		chromedp.WindowSize(1440, 1200),
+	}
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	var (
+		jsMu     sync.Mutex
+		jsErrors []string
+	)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			jsMu.Lock()
+			d := e.ExceptionDetails
+			desc := ""
+			if d.Exception != nil {
+				desc = d.Exception.Description
+			}
+			jsErrors = append(jsErrors, fmt.Sprintf("%s %s at %s:%d:%d", d.Text, desc, d.URL, d.LineNumber+1, d.ColumnNumber+1))
+			jsMu.Unlock()
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				t.Logf("console error: %s", strings.Join(parts, " "))
+			}
+		}
+	}))
+	defer cancelBrowser()
+
+	// The first run starts the browser and must not carry a timeout (that would end it).
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatalf("open the desk in Chromium: %v", err)
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	until := func(what, expr string) {
+		t.Helper()
+		step(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))(ctx, tg)
+			return err
+		}))
+	}
+	text := func(sel string) string {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, 10*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(sel)+`).textContent`))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	alt := func(key string) chromedp.Action[chromedp.Void] {
+		return chromedp.KeyEvent(key, chromedp.KeyModifiers(chromedp.ModifierAlt))
+	}
+
+	// Sign in.
+	step("sign in",
+		chromedp.WaitVisible(chromedp.ID("login-name")),
+		chromedp.SendKeys(chromedp.ID("login-name"), "alice"),
+		chromedp.SendKeys(chromedp.ID("login-password"), password),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("desk")))
+	until("the snapshot", `document.getElementById("state-badge").classList.contains("not_ready")`)
+	if got := text("#btn-ready"); got != "Ready" {
+		t.Errorf("English button says %q", got)
+	}
+	// Chinese, by the keyboard.
+	step("switch to Chinese", alt("l"))
+	until("Chinese labels", `document.getElementById("btn-ready").textContent === "就绪"`)
+
+	// Ready: the softphone opens its seat on the way (fake microphone, PCMU, real pion).
+	step("go ready", chromedp.Click(chromedp.ID("btn-ready")))
+	until("ready", `document.getElementById("state-badge").classList.contains("ready")`)
+	if a, err := acdStore.Agent(ctx, "alice"); err != nil || a.State != acd.StateReady {
+		t.Fatalf("distributor: %+v, %v", a, err)
+	}
+	until("the softphone's seat connects", `document.getElementById("seat-state").classList.contains("connected")`)
+	if hl, ok := seats.Health("alice"); !ok || hl.State != media.SeatConnected {
+		t.Errorf("seat health %+v", hl)
+	}
+
+	// A call is offered: the screen pop rings.
+	o, err := dist.ring(ctx, "alice", caseNumber, browserCaller, ivrPath)
+	if err != nil {
+		t.Fatalf("ring: %v", err)
+	}
+	step("the offer rings", chromedp.WaitVisible(chromedp.ID("offer")))
+	if got := text("#offer-caller"); got != "138****0001" {
+		t.Errorf("screen pop caller %q", got)
+	}
+	if got := text("#offer-case"); got != string(caseNumber) {
+		t.Errorf("screen pop case %q", got)
+	}
+	if got := text("#offer-ivr"); !strings.Contains(got, "main · 2") {
+		t.Errorf("screen pop IVR path %q", got)
+	}
+	if got := text("#history tbody"); !strings.Contains(got, string(earlier)) || !strings.Contains(got, "咨询") {
+		t.Errorf("caller history %q", got)
+	}
+
+	// Answer with Alt+A; the case form opens with the case.
+	step("answer", alt("a"))
+	until("connected", `!document.getElementById("call-facts").hidden`)
+	if !slices.Contains(dist.log(), "Accept alice "+string(o.ID)) {
+		t.Errorf("distribution calls %v", dist.log())
+	}
+	until("the case form loads", `document.getElementById("f-region").value === "620000"`)
+	if got := text("#call-ivr"); !strings.Contains(got, "main · 2") {
+		t.Errorf("IVR path on the call %q", got)
+	}
+
+	// Fill in the case form. A mistyped credit code is caught before anything is sent.
+	for _, f := range []struct {
+		id, value string
+		typed     bool // typed key by key rather than set
+	}{
+		{"f-kind", "complaint", false},
+		{"f-class", "goods.appliances", false},
+		{"f-region", "620102", false},
+		{"f-c-name", "张三", false},
+		{"f-c-address", "兰州市城关区庆阳路1号", false},
+		{"f-r-name", "兰州某电器有限公司", false},
+		{"f-r-address", "兰州市七里河区西津西路2号", false},
+		{"f-r-credit", "914403001922038217", true},
+		{"f-r-platform", "某电商平台", false},
+		{"f-request", "退货退款", false},
+		{"f-facts", "购买的冰箱三天后不制冷。", false},
+		{"f-amount", "3999", true},
+		{"f-recovered", "0", true},
+	} {
+		if f.typed {
+			step("type into "+f.id, chromedp.SendKeys(chromedp.ID(f.id), f.value))
+		} else {
+			step("fill in "+f.id, chromedp.SetValue(chromedp.ID(f.id), f.value))
+		}
+	}
+	step("save", chromedp.Click(chromedp.ID("btn-save")))
+	until("the credit code is refused", `document.querySelector('.field-error[data-for="respondent.credit_code"]').textContent !== ""`)
+	if d, err := store.FindByNumber(ctx, caseNumber); err != nil || d.Case.Respondent.Name != "" {
+		t.Fatalf("an invalid form reached the database: %+v, %v", d.Case, err)
+	}
+	step("correct the credit code and save with Alt+S",
+		chromedp.SetValue(chromedp.ID("f-r-credit"), "914403001922038216"),
+		alt("s"))
+	until("saved", `document.getElementById("case-message").textContent === "工单已保存"`)
+	d, err := store.FindByNumber(ctx, caseNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSavedCase(t, d)
+
+	// The agent's screen, on the call with the saved case.
+	sctx, cancel := context.WithTimeout(bctx, 20*time.Second)
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	cancel()
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(os.Getenv(browserShotEnv), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot written to %s (%d bytes)", os.Getenv(browserShotEnv), len(png))
+
+	// Hang up (Alt+X) and record the disposition.
+	step("hang up", alt("x"))
+	step("the wrap-up form", chromedp.WaitVisible(chromedp.ID("wrapup")))
+	if got := text("#wrap-case"); got != string(caseNumber) {
+		t.Errorf("wrap-up case %q", got)
+	}
+	step("record the disposition",
+		chromedp.SetValue(chromedp.ID("wrap-status"), "registered"),
+		chromedp.SetValue(chromedp.ID("wrap-summary"), "冰箱质量投诉，已登记转办"),
+		chromedp.Click(chromedp.ID("btn-wrap")),
+		chromedp.WaitNotVisible(chromedp.ID("wrapup")))
+	until("ready after wrap-up", `document.getElementById("state-badge").classList.contains("ready")`)
+	dist.mu.Lock()
+	disp := dist.disps[o.Call]
+	dist.mu.Unlock()
+	if disp != (agentdesk.Disposition{CaseNumber: caseNumber, Kind: cases.KindComplaint, Status: cases.StatusRegistered, Summary: "冰箱质量投诉，已登记转办"}) {
+		t.Errorf("disposition %+v", disp)
+	}
+	if got := text("#tasks tbody"); !strings.Contains(got, "139****5678") || strings.Contains(got, "13912345678") {
+		t.Errorf("callback tasks %q", got)
+	}
+
+	jsMu.Lock()
+	defer jsMu.Unlock()
+	if len(jsErrors) > 0 {
+		t.Errorf("the page threw:\n%s", strings.Join(jsErrors, "\n"))
+	}
+	t.Logf("desk served at %s inside the namespace", base)
+}
