@@ -20,6 +20,7 @@ type command struct {
 
 var commands = map[string]command{
 	"serve":   {runServe, "run the controller (HTTP API, health, metrics)"},
+	"demo":    {runDemo, "the demo: controller, embedded simulated PBX and simulated callers"},
 	"migrate": {runMigrate, "apply pending database migrations"},
 	"agent":   {runAgent, "manage agent, supervisor and admin accounts: agent add|passwd|disable|enable|list"},
 	"config":  {runConfig, "config check FILE: validate a configuration file"},

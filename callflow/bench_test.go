@@ -1,0 +1,87 @@
+package callflow
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// benchCalls is how many callers are in the menu at once.
+const benchCalls = 500
+
+// benchKeys is how many keys each caller presses after the welcome; each barges into a
+// menu and makes the next playback: 5 (the lines menu), * (back to the main menu), ...
+const benchKeys = 10
+
+// benchArrivals is the time over which the callers arrive.
+const benchArrivals = 2 * time.Second
+
+// BenchmarkKeyToPrompt measures, with 500 callers in the simulated PBX at once, the time
+// from a caller's DTMF reaching the call goroutine to the next prompt's playback accepted
+// by the PBX: the barge-in's StopPlayback and the new Play, both ARI round trips. It
+// reports, in milliseconds, the median, p99 and maximum of
+//
+//   - in-call: that time;
+//   - ari: the part of it spent waiting for the two ARI requests;
+//   - own: the rest, the call goroutine's own work (the machine, bookkeeping, scheduling);
+//   - from-event: from the DTMF event's own timestamp, so with the event's trip over the
+//     WebSocket and through the adapter (millisecond timestamps: an upper bound by 1 ms).
+//
+// The simulated PBX runs in the same process and shares its CPUs.
+//
+//	go test -run '^$' -bench KeyToPrompt -benchtime 1x ./callflow/
+func BenchmarkKeyToPrompt(b *testing.B) {
+	for range b.N {
+		var mu sync.Mutex
+		var inCall, ari, own, sinceEvent []time.Duration
+		h := startHotline(b, friday, func(r *Runner) {
+			r.keyToPrompt = func(l keyLatency) {
+				mu.Lock()
+				inCall, ari, own = append(inCall, l.InCall), append(ari, l.ARI), append(own, l.InCall-l.ARI)
+				sinceEvent = append(sinceEvent, l.SinceEvent)
+				mu.Unlock()
+			}
+		})
+		steps := "m300 2 p m300 " + strings.Repeat("5 * ", benchKeys/2) + "h"
+		callers := make([]testCaller, benchCalls)
+		froms := make([]string, benchCalls)
+		// Callers arrive over 2 s, as independent callers would, rather than pressing their
+		// keys in lockstep every 540 ms.
+		tick := time.NewTicker(benchArrivals / benchCalls)
+		for i := range callers {
+			<-tick.C
+			froms[i] = fmt.Sprintf("1380100%04d", i)
+			callers[i] = h.dial(b, froms[i], steps)
+		}
+		tick.Stop()
+		deadline := time.Now().Add(3 * time.Minute)
+		for i, c := range callers {
+			h.wait(b, c, froms[i], deadline)
+		}
+		b.StopTimer()
+		mu.Lock()
+		// Fewer samples than keys means keys were taken as type-ahead: the machine was
+		// late with the end of the welcome.
+		b.ReportMetric(float64(len(inCall)), "samples")
+		report(b, "in-call", inCall)
+		report(b, "ari", ari)
+		report(b, "own", own)
+		report(b, "from-event", sinceEvent)
+		mu.Unlock()
+		b.StartTimer()
+	}
+}
+
+func report(b *testing.B, name string, ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(ds[len(ds)/2]), name+"-p50-ms")
+	b.ReportMetric(ms(ds[min(len(ds)-1, len(ds)*99/100)]), name+"-p99-ms")
+	b.ReportMetric(ms(ds[len(ds)-1]), name+"-max-ms")
+}

@@ -1,0 +1,27 @@
+// Package callflow runs the hotline's calls: one goroutine per caller, from StasisStart
+// to the closed call record.
+//
+// For each caller that enters the Stasis app the Runner starts a goroutine that owns the
+// call: it opens a draft case and the call row (cases.Store.CreateCaseWithCall), answers,
+// runs the IVR machine (ivr.Machine) by turning its actions into ARI requests and timers
+// and ARI events into machine events, and, when the call leaves the menu, carries out the
+// last action: a queue (Queue.Offer; until the ACD is wired, BusyQueue sends every caller to
+// voicemail), the emergency desk (the same, with an emergency entry on the case trail), a
+// voice message (recorded over ARI, stored with recordstore, attached to the case with a
+// callback task), a case-progress look-up, a goodbye. It then registers the case with its
+// kind, channel, status and statutory due time (Deadlines), and closes the call row with its
+// outcome and IVR path.
+//
+// The decisions about the case are a pure function (plan) of what the call observed; the
+// goroutine only carries them out. A panic in one call is recovered in that call's
+// goroutine: the call is hung up and its records closed, other calls never notice. A
+// failed database write is logged with the call and case, counted, and the call goes on:
+// a caller is never left in silence, and what was written stays written.
+//
+//	r, err := callflow.New(callflow.Config{Calls: client, PBX: client,
+//	        Cases: callflow.NewCaseStore(store), Recordings: recs, Machine: machine,
+//	        Deadlines: deadlines, Registerer: reg})
+//	go r.Run(ctx)   // until ctx ends; then every call is hung up and closed
+//
+// Every log line of a call carries "call" (the channel id) and "case" (the case number).
+package callflow
