@@ -334,6 +334,11 @@ func (c *Call) runSteps() {
 
 // waitPrompt waits for a prompt to be playing (up to 2 s) and then for the
 // channel's playback queue to empty.
+// promptPoll is a safety net only: a party is woken when a prompt is queued on its channel
+// and when one ends. Polling often would take the server lock thousands of times a second
+// with hundreds of callers waiting, and slow every ARI request down.
+const promptPoll = 250 * time.Millisecond
+
 func (c *Call) waitPrompt(ctx context.Context) error {
 	busy := func() bool {
 		c.s.mu.Lock()
@@ -348,7 +353,7 @@ func (c *Call) waitPrompt(ctx context.Context) error {
 		case <-c.promptWake:
 		case <-deadline.C:
 			return nil
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(promptPoll):
 		case <-c.doneCh:
 			return errCallEnded
 		case <-ctx.Done():
@@ -358,7 +363,7 @@ func (c *Call) waitPrompt(ctx context.Context) error {
 	for busy() {
 		select {
 		case <-c.promptWake:
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(promptPoll):
 		case <-c.doneCh:
 			return errCallEnded
 		case <-ctx.Done():

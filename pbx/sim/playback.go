@@ -269,6 +269,9 @@ func (s *Server) playChannel(w http.ResponseWriter, r *http.Request, p params) {
 	if len(ch.playQueue) == 1 {
 		s.startPlayback(pb)
 	}
+	if ch.party != nil {
+		ch.party.promptChanged()
+	}
 }
 
 func (s *Server) playBridge(w http.ResponseWriter, r *http.Request, p params) {
