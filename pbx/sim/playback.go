@@ -241,18 +241,32 @@ func parseToneList(spec string) (once, repeat []int16, err error) {
 
 func (s *Server) playChannel(w http.ResponseWriter, r *http.Request, p params) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	pb, ok := s.queueChannelPlayback(w, p)
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	// The response is written outside the server lock: every ARI request and event waits
+	// on that lock, and a play is the commonest request. Events may reach the socket
+	// before this response, as they do with Asterisk.
+	w.Header().Set("Location", "/playbacks/"+pb.ID)
+	writeJSONResponse(w, http.StatusCreated, pb)
+}
+
+// queueChannelPlayback queues a playback on a channel and returns its JSON as it was
+// queued. On failure it has written the error response. Caller holds s.mu.
+func (s *Server) queueChannelPlayback(w http.ResponseWriter, p params) (playbackJSON, bool) {
 	ch, ok := s.control(w, p.get("channelId"))
 	if !ok || !s.stateValid(w, ch) {
-		return
+		return playbackJSON{}, false
 	}
 	if p.integer("skipms", 0) < 0 {
 		writeError(w, http.StatusBadRequest, "skipms cannot be negative")
-		return
+		return playbackJSON{}, false
 	}
 	if p.integer("offsetms", 0) < 0 {
 		writeError(w, http.StatusBadRequest, "offsetms cannot be negative")
-		return
+		return playbackJSON{}, false
 	}
 	lang := p.get("lang")
 	if lang == "" {
@@ -260,11 +274,10 @@ func (s *Server) playChannel(w http.ResponseWriter, r *http.Request, p params) {
 	}
 	pb, ok := s.newPlayback(w, p, lang)
 	if !ok {
-		return
+		return playbackJSON{}, false
 	}
 	pb.ch, pb.targetURI = ch, "channel:"+ch.id
-	w.Header().Set("Location", "/playbacks/"+pb.id)
-	writeJSONResponse(w, http.StatusCreated, pb.json())
+	queued := pb.json()
 	ch.playQueue = append(ch.playQueue, pb)
 	if len(ch.playQueue) == 1 {
 		s.startPlayback(pb)
@@ -272,6 +285,7 @@ func (s *Server) playChannel(w http.ResponseWriter, r *http.Request, p params) {
 	if ch.party != nil {
 		ch.party.promptChanged()
 	}
+	return queued, true
 }
 
 func (s *Server) playBridge(w http.ResponseWriter, r *http.Request, p params) {
