@@ -51,7 +51,7 @@ func (c *call) offer(ctx context.Context, o Offer, node ivr.NodeID) {
 	qctx, cancel := c.opCtx()
 	res, err := c.r.cfg.Queue.Offer(qctx, o)
 	cancel()
-	if err == nil && res.Decision != DecideVoicemail {
+	if err == nil && res.Decision != DecideVoicemail && (res.Decision != DecideWait || res.Wait == nil) {
 		err = errors.New("unknown decision " + res.Decision.String())
 	}
 	if err != nil {
@@ -61,6 +61,10 @@ func (c *call) offer(ctx context.Context, o Offer, node ivr.NodeID) {
 	}
 	c.queue = &queueInfo{name: o.Queue, skills: o.Skills, kind: o.CaseKind, emergency: o.Emergency, reason: res.Reason}
 	c.log.Info("callflow: queue decided", "queue", o.Queue, "emergency", o.Emergency, "decision", res.Decision.String(), "reason", res.Reason)
+	if res.Decision == DecideWait {
+		c.waitForAgent(ctx, res.Wait)
+		return
+	}
 	if c.gone {
 		c.vm = vmAbandoned
 		return

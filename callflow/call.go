@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"hotline/acd"
 	"hotline/cases"
 	"hotline/ivr"
 	"hotline/pbx"
@@ -72,6 +73,10 @@ type queueInfo struct {
 	kind      ivr.CaseKind
 	emergency bool
 	reason    string
+
+	enqueuedAt time.Time   // in the distributor, by its clock
+	agent      acd.AgentID // the agent who answered
+	keptPlace  bool        // the caller chose a callback that keeps the place
 }
 
 // vmResult is how a voice message turned out.

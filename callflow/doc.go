@@ -5,12 +5,28 @@
 // call: it opens a draft case and the call row (cases.Store.CreateCaseWithCall), answers,
 // runs the IVR machine (ivr.Machine) by turning its actions into ARI requests and timers
 // and ARI events into machine events, and, when the call leaves the menu, carries out the
-// last action: a queue (Queue.Offer; until the ACD is wired, BusyQueue sends every caller to
+// last action: a queue (Queue.Offer: ACDQueue, or BusyQueue, which sends every caller to
 // voicemail), the emergency desk (the same, with an emergency entry on the case trail), a
 // voice message (recorded over ARI, stored with recordstore, attached to the case with a
 // callback task), a case-progress look-up, a goodbye. It then registers the case with its
 // kind, channel, status and statutory due time (Deadlines), and closes the call row with its
 // outcome and IVR path.
+//
+// With ACDQueue the call is enqueued in the distributor (acd.Store) and its goroutine keeps
+// the caller waiting (DecideWait): hold media on a loop; key 1 leaves a message, key 2 asks
+// for a callback that keeps the caller's place (ConvertToCallback); the queue's maximum wait
+// leads to a message. The queue's dispatcher (ACDQueue.Run, one per controller) reserves
+// agents with ReserveBest and hands each reservation to the goroutine that owns the call;
+// that goroutine rings the agent through an AgentLine (SIPLine: an originate to the agent's
+// phone), marks RONA when the phone rings out, bridges caller and agent when the agent
+// answers (an agent_connected entry with the routing trace goes on the case trail), and
+// when either side hangs up finishes the conversation (wrap-up), hangs up the other side
+// and destroys the bridge.
+//
+//	q, err := callflow.NewACDQueue(callflow.ACDConfig{Store: store, ACD: acdCfg,
+//	        Line: callflow.SIPLine{PBX: client}, Bridges: client})
+//	go q.Run(ctx)   // the dispatcher
+//	r, err := callflow.New(callflow.Config{..., Queue: q})
 //
 // The decisions about the case are a pure function (plan) of what the call observed; the
 // goroutine only carries them out. A panic in one call is recovered in that call's

@@ -14,6 +14,7 @@ import (
 	"hotline/ivr"
 	"hotline/pbx"
 	"hotline/pbx/pbxtest"
+	"hotline/pbx/sim"
 	"hotline/recordstore"
 )
 
@@ -22,6 +23,8 @@ import (
 
 // testPBX is a PBX to test against and a way to place calls into it.
 type testPBX struct {
+	raw    pbxtest.PBX
+	sim    *sim.Server // nil on a real Asterisk
 	config pbx.Config
 	// dial places a call from a number that, once answered, does what steps say (the
 	// simulated caller's step syntax: see pbx/pbxtest).
@@ -39,7 +42,13 @@ type testCaller struct {
 func startTestPBX(t testing.TB) testPBX {
 	t.Helper()
 	p := pbxtest.New(t, pbxtest.Options{SoundsDir: soundsDir(t), Logger: quiet})
+	var srv *sim.Server
+	if s, ok := p.(interface{ Sim() *sim.Server }); ok {
+		srv = s.Sim()
+	}
 	return testPBX{
+		raw:    p,
+		sim:    srv,
 		config: p.Config(),
 		dial: func(ctx context.Context, from, steps string) (testCaller, error) {
 			c, err := p.Call(ctx, pbxtest.CallSpec{From: from, Steps: steps})

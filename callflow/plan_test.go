@@ -12,6 +12,8 @@ import (
 func TestPlan(t *testing.T) {
 	queued := &queueInfo{name: "general", kind: ivr.CaseComplaint, reason: "all agents busy"}
 	emergency := &queueInfo{name: "emergency", kind: ivr.CaseReport, emergency: true}
+	talked := &queueInfo{name: "general", kind: ivr.CaseComplaint, agent: "1002"}
+	keptPlace := &queueInfo{name: "general", kind: ivr.CaseReport, keptPlace: true}
 	type want struct {
 		outcome  string
 		kind     cases.Kind
@@ -42,6 +44,12 @@ func TestPlan(t *testing.T) {
 		{"hung up after the emergency line",
 			observed{result: ivr.Result{Outcome: ivr.OutcomeEmergency, CaseKind: ivr.CaseReport}, queue: emergency, vm: vmAbandoned},
 			want{OutcomeEmergencyAbandoned, cases.KindReport, cases.ChannelPhone, cases.StatusRegistered, cases.EventRegistered, false, cases.TaskAbandoned, "emergency"}},
+		{"an agent answered",
+			observed{result: ivr.Result{Outcome: ivr.OutcomeQueued, CaseKind: ivr.CaseComplaint}, queue: talked},
+			want{OutcomeAgent, cases.KindComplaint, cases.ChannelPhone, cases.StatusRegistered, cases.EventRegistered, true, "", "callback"}},
+		{"callback chosen while waiting",
+			observed{result: ivr.Result{Outcome: ivr.OutcomeQueued, CaseKind: ivr.CaseReport}, queue: keptPlace},
+			want{OutcomeQueueCallback, cases.KindReport, cases.ChannelPhone, cases.StatusRegistered, cases.EventRegistered, false, cases.TaskRequested, "callback"}},
 		{"hung up in the menu",
 			observed{result: ivr.Result{Outcome: ivr.OutcomeHungUpInMenu, CaseKind: ivr.CaseInvalid}},
 			want{OutcomeHungUpInMenu, cases.KindInvalid, cases.ChannelPhone, cases.StatusClosed, cases.EventClosed, false, "", ""}},

@@ -39,12 +39,17 @@ const (
 	// DecideVoicemail: nobody can take the call now; the caller hears Prompts and leaves a
 	// message for a callback.
 	DecideVoicemail Decision = iota + 1
+	// DecideWait: the call waits in the distributor; QueueResult.Wait is its ticket and the
+	// call goroutine keeps the caller waiting, rings the agent and bridges the call.
+	DecideWait
 )
 
 func (d Decision) String() string {
 	switch d {
 	case DecideVoicemail:
 		return "voicemail"
+	case DecideWait:
+		return "wait"
 	}
 	return "unknown"
 }
@@ -59,6 +64,8 @@ type QueueResult struct {
 	Voicemail ivr.Voicemail
 	// Reason is for the log and the case trail, e.g. "all agents busy".
 	Reason string
+	// Wait is the call's place in the distributor when Decision is DecideWait.
+	Wait *Ticket
 }
 
 // DefaultVoicemail is how a message left after a queue is recorded when the queue does not

@@ -19,6 +19,8 @@ const (
 	OutcomeHungUpInMenu       = "hung_up_in_menu"      // the caller hung up in the menu
 	OutcomeTransferRequested  = "transfer_unavailable" // a transfer node; transfers are not wired
 	OutcomeAborted            = "aborted"              // ended by a panic or a shutdown
+	OutcomeAgent              = "agent_answered"       // an agent answered and talked with the caller
+	OutcomeQueueCallback      = "queue_callback"       // the waiting caller chose a callback that keeps the place
 )
 
 // observed is what the call goroutine knows when the call is over.
@@ -59,6 +61,10 @@ type settlement struct {
 //   - A case-progress look-up: every call has its own case, so this one is closed as a
 //     consultation answered by self-service; the case looked up gets a status_lookup entry
 //     on its trail when it is found (see lookup), and its number is in this case's detail.
+//   - An agent answered: a registered case of the queue's kind with its statutory due
+//     time, no callback (the agent completes the case from the desk).
+//   - A waiting caller who chose a callback: a registered case and a requested callback
+//     task enqueued at the original enqueue time (the place is kept).
 //   - A transfer node: transfers are not wired, so a registered case and a "requested"
 //     callback instead of a dead end.
 func plan(o observed) settlement {
@@ -84,6 +90,17 @@ func plan(o observed) settlement {
 	s := settlement{Kind: kind, Channel: cases.ChannelPhone, Status: cases.StatusRegistered,
 		Event: cases.EventRegistered, Detail: detail, Priority: priority}
 
+	if o.queue != nil && o.queue.agent != "" {
+		// The agent completes the case from the desk; its statutory clock runs from receipt.
+		s.Outcome, s.Due = OutcomeAgent, true
+		detail["agent"] = o.queue.agent
+		return s
+	}
+	if o.queue != nil && o.queue.keptPlace {
+		s.Outcome, s.Callback = OutcomeQueueCallback, cases.TaskRequested
+		detail["kept_place"] = true
+		return s
+	}
 	switch o.vm {
 	case vmRecorded, vmSilent, vmFailed:
 		s.Outcome = OutcomeVoicemail
@@ -256,6 +273,9 @@ func (c *call) createTask(s settlement, now time.Time) {
 	}
 	if c.queue != nil {
 		task.Queue, task.Skills = c.queue.name, skillMap(c.queue.skills)
+		if c.queue.keptPlace && !c.queue.enqueuedAt.IsZero() {
+			task.EnqueuedAt = c.queue.enqueuedAt // the place in the queue is kept
+		}
 	} else {
 		task.Skills = skillMap(c.r.cfg.Machine.Menu().LanguageSkills[lang])
 	}

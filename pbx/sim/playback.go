@@ -366,6 +366,13 @@ func (s *Server) startPlayback(pb *playback) {
 			}
 			break
 		}
+		if len(pb.medias) == 1 {
+			// One prompt: play the cached samples without copying them (a copy of a
+			// long prompt, made under the server lock, was most of a play's cost). The
+			// capacity is clipped so that nothing can ever append into the cache.
+			samples = smp[:len(smp):len(smp)]
+			break
+		}
 		samples = append(samples, smp...)
 	}
 	pb.samples, pb.first = samples, samples

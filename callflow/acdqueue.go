@@ -1,0 +1,292 @@
+package callflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"hotline/acd"
+	"hotline/ivr"
+	"hotline/pbx"
+)
+
+// ACDStore is the part of acd.Store the queue and its calls use.
+type ACDStore interface {
+	Enqueue(ctx context.Context, it acd.Item) (acd.Item, error)
+	Remove(ctx context.Context, id acd.ItemID, why acd.RemoveReason) (acd.Item, error)
+	ConvertToCallback(ctx context.Context, call acd.ItemID, task acd.Item) (acd.Item, error)
+	ReserveBest(ctx context.Context, max int) ([]acd.Reservation, error)
+	Offer(ctx context.Context, r acd.Reservation) (acd.Agent, error)
+	Answer(ctx context.Context, r acd.Reservation) (acd.Agent, error)
+	Release(ctx context.Context, r acd.Reservation, to acd.State, reason acd.Reason) (acd.Agent, error)
+	NoAnswer(ctx context.Context, r acd.Reservation) (acd.Agent, error)
+	Finish(ctx context.Context, r acd.Reservation) (acd.Agent, error)
+	Expire(ctx context.Context) ([]acd.Expiry, error)
+}
+
+// Bridges is what a connected call needs from the PBX: (*pbx.Client).
+type Bridges interface {
+	CreateBridge(ctx context.Context, bridgeID, name string) (*pbx.Subscription, error)
+	AddToBridge(ctx context.Context, bridgeID string, channelIDs ...string) error
+	DestroyBridge(ctx context.Context, bridgeID string) error
+	RecordBridge(ctx context.Context, bridgeID string, opts pbx.RecordOptions) error
+}
+
+// ACDConfig wires an ACDQueue. Store, Line and Bridges are required.
+type ACDConfig struct {
+	Store   ACDStore
+	ACD     acd.Config // the queues' maximum waits, relaxation steps, ring timeout
+	Line    AgentLine
+	Bridges Bridges
+	// Batch is how many reservations one ReserveBest makes. Default 16.
+	Batch int
+	// Tick is how often the dispatcher calls Expire and looks for work it was not told of
+	// (an agent made ready on another controller). Default 1s.
+	Tick time.Duration
+	// HoldMedia is played to a waiting caller, over and over. Default "tone:ring". The
+	// menu has no hold music and no position or wait announcements yet.
+	HoldMedia string
+	// Prompts are played before a voicemail the caller reaches from the queue (key 1 or
+	// the maximum wait). Default hotline/voicemail-intro.
+	VoicemailPrompts []ivr.PromptName
+	// RecordConversations records each conversation's bridge; the recording is stored with
+	// the voicemails and attached to the case.
+	RecordConversations bool
+	// MaxConversation bounds a conversation's recording. Default 2h.
+	MaxConversation time.Duration
+	// Callbacks takes reservations of callback tasks: nobody is on the line, an agent is to
+	// call someone back (the agent desk's business). When nil, such a reservation is
+	// released with the agent not ready (reason ReasonCallbackTask), so that the task is
+	// not reserved over and over; the desk makes the agent ready again.
+	Callbacks func(ctx context.Context, r acd.Reservation)
+	// Clock is the store's clock: waits and relaxation are reviewed with it. Default
+	// acd.SystemClock.
+	Clock  acd.Clock
+	Logger *slog.Logger
+}
+
+// ACDQueue is the Queue backed by the distributor. Offer enqueues the call and hands the
+// call goroutine a Ticket: the goroutine keeps the caller waiting and carries out every
+// step (ringing, bridging, hanging up). Run is the dispatcher: it reserves agents for
+// waiting items in batches and delivers each reservation to the goroutine that owns the
+// item, through an in-process channel keyed by item id. Items enqueued by another
+// controller are not delivered here: their reservations are released (cross-controller
+// delivery would need pub/sub, e.g. Redis, keyed by item id).
+type ACDQueue struct {
+	cfg ACDConfig
+	log *slog.Logger
+
+	kick chan struct{}
+
+	mu      sync.Mutex
+	waiters map[acd.ItemID]chan acd.Reservation
+}
+
+// NewACDQueue checks cfg and returns the queue; start its dispatcher with Run.
+func NewACDQueue(cfg ACDConfig) (*ACDQueue, error) {
+	var errs []error
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("the ACD store is required"))
+	}
+	if cfg.Line == nil {
+		errs = append(errs, errors.New("the agent line is required"))
+	}
+	if cfg.Bridges == nil {
+		errs = append(errs, errors.New("the PBX bridges are required"))
+	}
+	if err := cfg.ACD.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("acd queue config: %w", errors.Join(errs...))
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 16
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = time.Second
+	}
+	if cfg.HoldMedia == "" {
+		cfg.HoldMedia = "tone:ring"
+	}
+	if len(cfg.VoicemailPrompts) == 0 {
+		cfg.VoicemailPrompts = []ivr.PromptName{"hotline/voicemail-intro"}
+	}
+	if cfg.ACD.RingTimeout <= 0 {
+		cfg.ACD.RingTimeout = 15 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = acd.SystemClock{}
+	}
+	if cfg.MaxConversation <= 0 {
+		cfg.MaxConversation = 2 * time.Hour
+	}
+	return &ACDQueue{cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, 1),
+		waiters: map[acd.ItemID]chan acd.Reservation{}}, nil
+}
+
+// ClassOf maps the menu's priority to the distributor's class: complaints and reports
+// share a class.
+func ClassOf(p ivr.Priority) acd.Class {
+	switch p {
+	case ivr.PriorityEmergency:
+		return acd.ClassEmergency
+	case ivr.PriorityComplaint, ivr.PriorityReport:
+		return acd.ClassComplaint
+	case ivr.PriorityCallback:
+		return acd.ClassCallback
+	}
+	return acd.ClassConsult
+}
+
+// itemOf is the waiting item of an offer: a pure function. Its enqueue time is the store's
+// (zero: now by the store's clock), so that waits are measured on one clock.
+func itemOf(o Offer) acd.Item {
+	skills := make([]acd.SkillReq, 0, len(o.Skills))
+	for _, s := range o.Skills {
+		skills = append(skills, acd.SkillReq{Skill: acd.SkillName(s.Name), Min: acd.Level(s.Level)})
+	}
+	return acd.Item{ID: acd.ItemID(o.ChannelID), Kind: acd.KindCall, Queue: acd.QueueName(o.Queue), Class: ClassOf(o.Priority),
+		Skills: skills, CaseID: acd.CaseID(o.CaseID), CaseNumber: acd.CaseNumber(o.CaseNumber),
+		Number: string(o.CallerID)}
+}
+
+// Offer enqueues the call. A full queue overflows to voicemail.
+func (q *ACDQueue) Offer(ctx context.Context, o Offer) (QueueResult, error) {
+	qc, ok := q.cfg.ACD.Queue(acd.QueueName(o.Queue))
+	if !ok {
+		return QueueResult{}, fmt.Errorf("offer %s: queue %q is not configured", o.ChannelID, o.Queue)
+	}
+	ch := make(chan acd.Reservation, 1)
+	q.mu.Lock()
+	q.waiters[acd.ItemID(o.ChannelID)] = ch
+	q.mu.Unlock()
+	it, err := q.cfg.Store.Enqueue(ctx, itemOf(o))
+	if err != nil {
+		q.forget(acd.ItemID(o.ChannelID))
+		if errors.Is(err, acd.ErrQueueFull) {
+			return QueueResult{Decision: DecideVoicemail, Prompts: q.cfg.VoicemailPrompts, Reason: "queue full"}, nil
+		}
+		return QueueResult{}, fmt.Errorf("offer %s: %w", o.ChannelID, err)
+	}
+	q.Kick()
+	return QueueResult{Decision: DecideWait, Reason: "waiting for an agent",
+		Wait: &Ticket{q: q, item: it, queue: qc, offers: ch}}, nil
+}
+
+func (q *ACDQueue) forget(id acd.ItemID) {
+	q.mu.Lock()
+	delete(q.waiters, id)
+	q.mu.Unlock()
+}
+
+// Kick asks the dispatcher to look for work now.
+func (q *ACDQueue) Kick() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx ends: on every kick and tick it reserves agents, and on every
+// tick it makes the store's timed transitions (Expire).
+func (q *ACDQueue) Run(ctx context.Context) error {
+	t := time.NewTicker(q.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-q.kick:
+		case <-t.C:
+			q.expire(ctx)
+		}
+		q.dispatch(ctx)
+	}
+}
+
+func (q *ACDQueue) expire(ctx context.Context) {
+	ex, err := q.cfg.Store.Expire(ctx)
+	if err != nil {
+		q.log.Error("acd: expire failed", "err", err)
+		return
+	}
+	for _, e := range ex {
+		q.log.Info("acd: expired", "agent", e.Agent, "call", e.Item, "from", e.From, "to", e.To, "reason", e.Reason)
+	}
+}
+
+// dispatch reserves until no waiting item has a ready agent.
+func (q *ACDQueue) dispatch(ctx context.Context) {
+	for range 100 { // bounded: a store that keeps filling batches gets the next tick
+		rs, err := q.cfg.Store.ReserveBest(ctx, q.cfg.Batch)
+		if errors.Is(err, acd.ErrContention) {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				q.log.Error("acd: reserve failed", "err", err)
+			}
+			return
+		}
+		for _, r := range rs {
+			q.deliver(ctx, r)
+		}
+		if len(rs) < q.cfg.Batch {
+			return
+		}
+	}
+}
+
+// ReasonCallbackTask is the not-ready reason of an agent reserved for a callback task
+// when no Callbacks handler is configured.
+const ReasonCallbackTask acd.Reason = "callback_task"
+
+// deliver hands a reservation to the goroutine of its item, or releases it.
+func (q *ACDQueue) deliver(ctx context.Context, r acd.Reservation) {
+	if r.Item.Kind == acd.KindCallback {
+		if q.cfg.Callbacks != nil {
+			q.cfg.Callbacks(ctx, r)
+			return
+		}
+		q.log.Warn("acd: callback task reserved but no desk takes callbacks; agent set not ready", "task", r.Item.ID, "agent", r.Agent)
+		if _, err := q.cfg.Store.Release(ctx, r, acd.StateNotReady, ReasonCallbackTask); err != nil && !errors.Is(err, acd.ErrStateConflict) {
+			q.log.Error("acd: release failed", "task", r.Item.ID, "agent", r.Agent, "err", err)
+		}
+		return
+	}
+	q.mu.Lock()
+	ch := q.waiters[r.Item.ID]
+	q.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- r:
+			return
+		default: // the goroutine has one it has not taken yet: never two
+		}
+	}
+	q.log.Warn("acd: reservation for an item nobody here owns; released", "call", r.Item.ID, "agent", r.Agent)
+	if _, err := q.cfg.Store.Release(ctx, r, acd.StateReady, ""); err != nil && !errors.Is(err, acd.ErrStateConflict) {
+		q.log.Error("acd: release failed", "call", r.Item.ID, "agent", r.Agent, "err", err)
+	}
+}
+
+// Ticket is a call waiting in the distributor: what the call goroutine holds.
+type Ticket struct {
+	q      *ACDQueue
+	item   acd.Item
+	queue  acd.Queue
+	offers chan acd.Reservation
+}
+
+// Item is the waiting item as enqueued.
+func (t *Ticket) Item() acd.Item { return t.item }
+
+// done stops deliveries to this call.
+func (t *Ticket) done() { t.q.forget(t.item.ID) }
