@@ -24,12 +24,19 @@ import (
 // the environment sets it, required marks values without a sensible default, and secret marks
 // values that must come from the environment or a file, never the config file itself.
 type Config struct {
-	HTTP     HTTP     `key:"http"`
-	Database Database `key:"database"`
-	Redis    Redis    `key:"redis"`
-	Log      Log      `key:"log"`
-	Cases    Cases    `key:"cases"`
-	ARI      ARI      `key:"ari"`
+	HTTP       HTTP       `key:"http"`
+	Database   Database   `key:"database"`
+	Redis      Redis      `key:"redis"`
+	Log        Log        `key:"log"`
+	Cases      Cases      `key:"cases"`
+	ARI        ARI        `key:"ari"`
+	Recordings Recordings `key:"recordings"`
+}
+
+// Recordings is where call audio is kept (voicemails, conversations).
+type Recordings struct {
+	// Dir holds the files, by day; set an absolute path in production.
+	Dir string `key:"dir" default:".run/recordings"`
 }
 
 // HTTP is the controller's own HTTP server (health, metrics, APIs).
@@ -405,6 +412,9 @@ func (c *Config) validate() []error {
 	}
 	if err := checkURL(c.ARI.URL, "http", "https"); err != nil {
 		fail("ari.url: %q %v (e.g. http://127.0.0.1:8088/ari)", c.ARI.URL, err)
+	}
+	if c.Recordings.Dir == "" {
+		fail("recordings.dir: is empty")
 	}
 	if c.ARI.Application == "" {
 		fail("ari.application: is empty")

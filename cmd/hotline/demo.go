@@ -24,12 +24,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"hotline/acd"
 	"hotline/agentdesk"
 	"hotline/calendar"
-	"hotline/callflow"
 	"hotline/cases"
 	"hotline/config"
-	"hotline/ivr"
 	"hotline/pbx"
 	"hotline/pbx/sim"
 	"hotline/recordstore"
@@ -66,6 +65,7 @@ func runDemo(ctx context.Context, out io.Writer, args []string) error {
 	rate := fs.Float64("rate", 6, "simulated calls per minute (0: none; place your own with `hotline sim call`)")
 	maxCalls := fs.Int("calls", 0, "stop after this many simulated calls have ended (0: run until interrupted)")
 	every := fs.Duration("summary", 5*time.Second, "how often to print the summary")
+	agents := fs.Int("agents", 2, "simulated agents on desk phones, answering queued calls")
 	only := fs.String("caller", "", "only this kind of simulated caller: complaint, report, consult, hangup, lookup or silent (default: a weighted mix)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -138,12 +138,17 @@ func runDemo(ctx context.Context, out io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	runner, err := newCallRunner(client, store, voicemails, reg, log)
+	// A fresh ACD namespace each run: agents and waiting calls of an earlier demo must not
+	// linger in Redis.
+	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:demo:"+password[:8], reg, log)
 	if err != nil {
 		return err
 	}
+	if err := demoAgents(ctx, srv, calls.acd, *agents); err != nil {
+		return err
+	}
 	runErr := make(chan error, 1)
-	go func() { runErr <- runner.Run(ctx) }()
+	go func() { runErr <- calls.run(ctx) }()
 
 	api := agentdesk.New(store, readiness(pool, rdb), reg, log)
 	stopHTTP, addr, err := serveHTTP(cfg.HTTP, api, log)
@@ -232,7 +237,7 @@ func runDemo(ctx context.Context, out io.Writer, args []string) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("call flow stopped: %w", err)
+			return fmt.Errorf("call path stopped: %w", err)
 		case <-allDone:
 			// The caller's side ends first; wait for the controller to close the last call
 			// records before the final summary.
@@ -277,30 +282,23 @@ func pickCaller(callers []demoCaller) demoCaller {
 	return callers[0]
 }
 
-// newCallRunner wires the call flow: the default menu, the shipped calendar and rule sets,
-// the case store and the voicemail store.
-func newCallRunner(client *pbx.Client, store *cases.Store, voicemails *recordstore.Store, reg prometheus.Registerer, log *slog.Logger) (*callflow.Runner, error) {
-	menu, err := ivr.Default()
-	if err != nil {
-		return nil, fmt.Errorf("menu: %w", err)
+// demoAgents gives the simulated PBX n agents' phones, PJSIP/agent-1001 and on, that answer
+// after two seconds, speak (an 880 Hz tone) for a while and hang up, and logs the agents in
+// to the ACD, ready for every queue of the default menu.
+func demoAgents(ctx context.Context, srv *sim.Server, store acd.Store, n int) error {
+	skills := map[acd.SkillName]acd.Level{}
+	for _, s := range acd.DefaultConfig().Skills {
+		skills[s] = 3
 	}
-	cal, err := calendar.Default()
-	if err != nil {
-		return nil, fmt.Errorf("calendar: %w", err)
+	for i := range n {
+		id := acd.AgentID(fmt.Sprintf("%d", 1001+i))
+		srv.RegisterEndpoint(sim.EndpointSpec{Name: "PJSIP/agent-" + string(id), AnswerAfter: 2 * time.Second, Steps: "T880:8 h"})
+		if _, err := store.Login(ctx, acd.Agent{ID: id, Name: "demo agent " + string(id), Skills: skills,
+			Groups: []acd.GroupName{"general", "duty"}}, acd.StateReady, ""); err != nil {
+			return fmt.Errorf("log in demo agent %s: %w", id, err)
+		}
 	}
-	machine, err := ivr.NewMachine(menu, cal)
-	if err != nil {
-		return nil, fmt.Errorf("menu: %w", err)
-	}
-	deadlines, err := callflow.NewCalendarDeadlines()
-	if err != nil {
-		return nil, err
-	}
-	return callflow.New(callflow.Config{
-		Calls: client, PBX: client, Cases: callflow.NewCaseStore(store), Recordings: voicemails,
-		Machine: machine, Deadlines: deadlines, Queue: callflow.BusyQueue{},
-		Logger: log.With("component", "callflow"), Registerer: reg,
-	})
+	return nil
 }
 
 // caseSummary counts the cases received since a time by kind and channel.

@@ -20,7 +20,34 @@ import (
 	"hotline/agentdesk"
 	"hotline/cases"
 	"hotline/config"
+	"hotline/pbx"
+	"hotline/recordstore"
 )
+
+// logNotices logs what the ARI adapter reports about the controller as a whole; another
+// controller taking our Stasis app is an alarm.
+func logNotices(ctx context.Context, client *pbx.Client, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n, ok := <-client.Notices():
+			if !ok {
+				return
+			}
+			switch n.Type {
+			case pbx.NoticeReplaced, pbx.NoticeStandBy:
+				log.Error("ALARM: another controller took the Stasis application", "notice", n.Type.String())
+			case pbx.NoticeDisconnected:
+				log.Warn("Asterisk event socket down; reconnecting", "err", n.Err)
+			case pbx.NoticeOrphanChannel:
+				log.Warn("channel in our application that no call owns", "call", n.Channel.ID, "name", n.Channel.Name)
+			default:
+				log.Info("pbx notice", "notice", n.Type.String(), "err", n.Err)
+			}
+		}
+	}
+}
 
 // configFlag adds -config, defaulting to $HOTLINE_CONFIG; no file means environment only.
 func configFlag(fs *flag.FlagSet) *string {
@@ -137,10 +164,40 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	store := cases.NewStore(pool, cfg.Cases.RegionCode, loc)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	checks := []agentdesk.Check{
-		{Name: "postgres", Check: pool.Ping},
-		{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+
+	if cfg.ARI.Password == "" {
+		return fmt.Errorf("ari.password: missing; set %s or ari.password_file", config.EnvName("ari.password"))
 	}
+	connectCtx, cancelConnect := context.WithTimeout(ctx, cfg.ARI.ConnectTimeout)
+	client, err := pbx.Connect(connectCtx, pbx.Config{URL: cfg.ARI.URL, Application: cfg.ARI.Application,
+		Username: cfg.ARI.Username, Password: cfg.ARI.Password, RequestTimeout: cfg.ARI.RequestTimeout,
+		Logger: log.With("component", "pbx"), Registerer: reg})
+	cancelConnect()
+	if err != nil {
+		return fmt.Errorf("connect to Asterisk at %s: %w", cfg.ARI.URL, err)
+	}
+	defer client.Close()
+	go logNotices(ctx, client, log)
+
+	voicemails, err := recordstore.New(cfg.Recordings.Dir)
+	if err != nil {
+		return fmt.Errorf("recordings.dir: %w", err)
+	}
+	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:acd", reg, log)
+	if err != nil {
+		return err
+	}
+	callsCtx, stopCalls := context.WithCancel(context.Background())
+	defer stopCalls()
+	callsDone := make(chan error, 1)
+	go func() { callsDone <- calls.run(callsCtx) }()
+
+	checks := append(readiness(pool, rdb), agentdesk.Check{Name: "asterisk", Check: func(context.Context) error {
+		if !client.Connected() {
+			return errors.New("event socket down; reconnecting")
+		}
+		return nil
+	}})
 	api := agentdesk.New(store, checks, reg, log)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
@@ -155,6 +212,8 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
+	case err := <-callsDone:
+		return fmt.Errorf("call path stopped: %w", err)
 	case <-ctx.Done():
 	}
 	// SIGTERM: stop being ready, then let requests in flight finish.
@@ -164,6 +223,12 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Calls in progress are hung up with their records closed (the call flow does that
+	// when its context ends).
+	stopCalls()
+	if err := <-callsDone; err != nil {
+		log.Error("call path", "err", err)
 	}
 	log.Info("stopped")
 	return nil

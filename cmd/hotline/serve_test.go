@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"hotline/cases"
 	"hotline/cases/casestest"
+	"hotline/pbx/sim"
 )
 
 func freeAddr(t *testing.T) string {
@@ -33,6 +35,17 @@ func TestServeReadyAndGracefulStop(t *testing.T) {
 		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`")
 	}
 	addr := freeAddr(t)
+	pbxSim, err := sim.New(sim.Config{Password: "serve-test", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pbxSim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pbxSim.Close() })
+	t.Setenv("HOTLINE_ARI_URL", pbxSim.URL()+"/ari")
+	t.Setenv("HOTLINE_ARI_PASSWORD", "serve-test")
+	t.Setenv("HOTLINE_RECORDINGS_DIR", t.TempDir())
 	t.Setenv("HOTLINE_DATABASE_URL", casestest.NewDatabase(t))
 	t.Setenv("HOTLINE_HTTP_LISTEN", addr)
 	t.Setenv("HOTLINE_LOG_LEVEL", "warn")
@@ -47,7 +60,8 @@ func TestServeReadyAndGracefulStop(t *testing.T) {
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == 200 && strings.Contains(string(body), `"postgres":"ok"`) && strings.Contains(string(body), `"redis":"ok"`) {
+			if resp.StatusCode == 200 && strings.Contains(string(body), `"postgres":"ok"`) && strings.Contains(string(body), `"redis":"ok"`) &&
+				strings.Contains(string(body), `"asterisk":"ok"`) {
 				break
 			}
 		}
@@ -68,6 +82,28 @@ func TestServeReadyAndGracefulStop(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Errorf("case API on an empty database: %d", resp.StatusCode)
+	}
+	// A caller who hangs up in the menu gets a case through the whole call path.
+	call, err := pbxSim.Call(context.Background(), sim.CallSpec{From: "13800000042", Steps: "w1 h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-call.Done()
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/api/cases?caller=13800000042")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `"kind":"invalid"`) && strings.Contains(string(body), `"status":"closed"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no closed invalid case for the caller: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	cancel()
 	select {
