@@ -28,9 +28,12 @@ type callPath struct {
 
 // newCallPath wires the default menu, the shipped calendar and rule sets, the case and
 // voicemail stores, and the ACD kept in Redis under acdPrefix (shared by every controller
-// of the centre).
+// of the centre). Agents are rung through line; nil: on their SIP phones.
 func newCallPath(client *pbx.Client, store *cases.Store, voicemails *recordstore.Store, rdb redis.UniversalClient,
-	acdPrefix string, reg prometheus.Registerer, log *slog.Logger) (*callPath, error) {
+	acdPrefix string, line callflow.AgentLine, reg prometheus.Registerer, log *slog.Logger) (*callPath, error) {
+	if line == nil {
+		line = callflow.SIPLine{PBX: client}
+	}
 	menu, err := ivr.Default()
 	if err != nil {
 		return nil, fmt.Errorf("menu: %w", err)
@@ -54,7 +57,7 @@ func newCallPath(client *pbx.Client, store *cases.Store, voicemails *recordstore
 	}
 	acdStore := redisstore.New(rdb, acdPrefix, router, acd.SystemClock{})
 	queue, err := callflow.NewACDQueue(callflow.ACDConfig{Store: acdStore, ACD: acdCfg,
-		Line: callflow.SIPLine{PBX: client}, Bridges: client, RecordConversations: true,
+		Line: line, Bridges: client, RecordConversations: true,
 		Logger: log.With("component", "acd")})
 	if err != nil {
 		return nil, err

@@ -140,7 +140,7 @@ func runDemo(ctx context.Context, out io.Writer, args []string) error {
 	}
 	// A fresh ACD namespace each run: agents and waiting calls of an earlier demo must not
 	// linger in Redis.
-	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:demo:"+password[:8], reg, log)
+	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:demo:"+password[:8], nil, reg, log)
 	if err != nil {
 		return err
 	}

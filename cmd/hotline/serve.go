@@ -183,10 +183,27 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("recordings.dir: %w", err)
 	}
-	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:acd", reg, log)
+	agents, err := newAgentDesk(pool, client, store, log)
 	if err != nil {
 		return err
 	}
+	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:acd", agents.line, reg, log)
+	if err != nil {
+		return errors.Join(err, agents.shutdown(context.Background()))
+	}
+	if err := agents.openDesk(calls.acd); err != nil {
+		return errors.Join(err, agents.shutdown(context.Background()))
+	}
+	agentsDown := false
+	defer func() { // the paths that do not stop gracefully
+		if !agentsDown {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+			defer cancel()
+			if err := agents.shutdown(sctx); err != nil {
+				log.Error("agent desk shutdown", "err", err)
+			}
+		}
+	}()
 	callsCtx, stopCalls := context.WithCancel(context.Background())
 	defer stopCalls()
 	callsDone := make(chan error, 1)
@@ -198,7 +215,7 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 		}
 		return nil
 	}})
-	api := agentdesk.New(store, checks, reg, log)
+	api := agentdesk.New(store, checks, reg, log, agentdesk.WithDesk(agents.desk))
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -221,6 +238,12 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	api.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
+	// The desk's WebSockets are hijacked connections srv.Shutdown does not wait for: close
+	// them (1001, the browsers reconnect elsewhere) and the seats first.
+	agentsDown = true
+	if err := agents.shutdown(sctx); err != nil {
+		log.Error("agent desk shutdown", "err", err)
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

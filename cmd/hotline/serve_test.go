@@ -8,11 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline/accounts"
+	"hotline/audit"
 	"hotline/cases"
 	"hotline/cases/casestest"
 	"hotline/pbx/sim"
@@ -46,7 +51,8 @@ func TestServeReadyAndGracefulStop(t *testing.T) {
 	t.Setenv("HOTLINE_ARI_URL", pbxSim.URL()+"/ari")
 	t.Setenv("HOTLINE_ARI_PASSWORD", "serve-test")
 	t.Setenv("HOTLINE_RECORDINGS_DIR", t.TempDir())
-	t.Setenv("HOTLINE_DATABASE_URL", casestest.NewDatabase(t))
+	dbURL := casestest.NewDatabase(t)
+	t.Setenv("HOTLINE_DATABASE_URL", dbURL)
 	t.Setenv("HOTLINE_HTTP_LISTEN", addr)
 	t.Setenv("HOTLINE_LOG_LEVEL", "warn")
 
@@ -75,7 +81,17 @@ func TestServeReadyAndGracefulStop(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The case API is behind sign-in.
 	resp, err := http.Get("http://" + addr + "/api/cases/620000-20261127-000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("case API without a session: %d, want 401", resp.StatusCode)
+	}
+	agent := signIn(t, "http://"+addr, dbURL)
+	resp, err = agent.Get("http://" + addr + "/api/cases/620000-20261127-000001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +107,7 @@ func TestServeReadyAndGracefulStop(t *testing.T) {
 	<-call.Done()
 	deadline = time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/api/cases?caller=13800000042")
+		resp, err := agent.Get("http://" + addr + "/api/cases?caller=13800000042")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,6 +130,42 @@ func TestServeReadyAndGracefulStop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// signIn creates an agent in the database at dbURL and signs in at base: the returned
+// client carries the session cookie.
+func signIn(t *testing.T, base, dbURL string) *http.Client {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	hasher, err := accounts.NewHasher(accounts.Params{MemoryKiB: 256, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.NewStore(pool, hasher, audit.New(pool)).Create(ctx, "test", accounts.NewAccount{
+		Login: "li.na", DisplayName: "李娜", Role: accounts.RoleAgent, Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.Post(base+"/api/auth/login", "application/json",
+		strings.NewReader(`{"login":"li.na","password":"correct horse battery"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
+	}
+	return c
 }
 
 func TestConfigCheckCommand(t *testing.T) {
