@@ -46,9 +46,11 @@ type ACDConfig struct {
 	// Tick is how often the dispatcher calls Expire and looks for work it was not told of
 	// (an agent made ready on another controller). Default 1s.
 	Tick time.Duration
-	// HoldMedia is played to a waiting caller, over and over. Default "tone:ring". The
-	// menu has no hold music and no position or wait announcements yet.
+	// HoldMedia is played to a waiting caller, over and over, between announcements.
+	// Default "tone:ring": the menu has no hold music.
 	HoldMedia string
+	// Announce is what a waiting caller hears besides the hold media (wait.go).
+	Announce WaitAnnouncements
 	// Prompts are played before a voicemail the caller reaches from the queue (key 1 or
 	// the maximum wait). Default hotline/voicemail-intro.
 	VoicemailPrompts []ivr.PromptName

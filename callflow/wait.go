@@ -42,9 +42,14 @@ type waiter struct {
 	t *Ticket
 	q *ACDQueue
 
-	hold   string // ARI id of the hold playback, "" when none plays
+	hold   string // ARI id of the hold playback or announcement, "" when none plays
+	media  string // what the hold playback plays
 	holds  int
 	review ivr.TimerID
+
+	ann       WaitAnnouncements // with defaults
+	announce  ivr.TimerID       // the next periodic announcement, "" when none is due
+	announced int               // the last position said, 0 before any
 
 	res       acd.Reservation
 	leg       Leg
@@ -59,7 +64,7 @@ type waiter struct {
 // or the caller leaves the queue; then it carries out the exit.
 func (c *call) waitForAgent(ctx context.Context, t *Ticket) {
 	defer t.done()
-	w := &waiter{c: c, t: t, q: t.q}
+	w := &waiter{c: c, t: t, q: t.q, ann: t.q.cfg.Announce.withDefaults()}
 	defer func() {
 		if p := recover(); p != nil {
 			// The call ends (handle recovers it); the distributor must not keep it waiting
@@ -74,12 +79,15 @@ func (c *call) waitForAgent(ctx context.Context, t *Ticket) {
 		w.leave(acd.RemoveAbandoned)
 		exit = exitAbandoned
 	} else {
-		w.startHold()
+		w.enter()
 		exit = w.loop(ctx)
 	}
 	w.stopHold()
 	if w.review != "" {
 		c.cancelTimer(w.review)
+	}
+	if w.announce != "" {
+		c.cancelTimer(w.announce)
 	}
 	c.log.Info("callflow: left the queue", "how", exit.String(), "agent", c.queue.agent)
 	switch exit {
@@ -160,6 +168,10 @@ func (w *waiter) loop(ctx context.Context) waitExit {
 				if exit, done := w.reviewNow(); done {
 					return exit
 				}
+			}
+			if id == w.announce {
+				w.announce = ""
+				w.periodic()
 			}
 		case r := <-offers:
 			w.ring(r)
@@ -443,18 +455,95 @@ func (w *waiter) hangupLeg() {
 	w.leg = nil
 }
 
-func (w *waiter) startHold() {
+func (w *waiter) startHold() { w.play(w.q.cfg.HoldMedia) }
+
+// play plays media in the hold's place: when it ends the hold media starts again (callerEvent),
+// and the exits stop it like the hold, so that keys barge in on an announcement.
+func (w *waiter) play(media string) {
 	c := w.c
 	w.holds++
 	id := c.id + "-hold" + strconv.Itoa(w.holds)
 	ctx, cancel := c.opCtx()
-	_, err := c.r.cfg.PBX.Play(ctx, c.id, w.q.cfg.HoldMedia, id)
+	_, err := c.r.cfg.PBX.Play(ctx, c.id, media, id)
 	cancel()
 	if err != nil {
-		c.fail("play", err, "media", w.q.cfg.HoldMedia)
+		c.fail("play", err, "media", media)
 		return
 	}
-	w.hold = id
+	w.hold, w.media = id, media
+}
+
+// enter greets the caller in the queue with the intro (the hold media when there is none)
+// and schedules the periodic announcements.
+func (w *waiter) enter() {
+	if len(w.ann.Intro) == 0 {
+		w.startHold()
+	} else {
+		media := make([]string, len(w.ann.Intro))
+		for i, p := range w.ann.Intro {
+			media[i] = p.Media()
+		}
+		w.play(strings.Join(media, ","))
+	}
+	w.schedule()
+}
+
+func (w *waiter) schedule() {
+	if w.ann.Every > 0 {
+		w.announce = w.c.startGuard(w.ann.Every)
+	}
+}
+
+// periodic says the caller's position and the estimated wait, when there is something to
+// say, in place of the hold media. A ringing agent's leg keeps the hold media: the caller
+// is about to be connected.
+func (w *waiter) periodic() {
+	if w.talking {
+		return
+	}
+	defer w.schedule()
+	if w.leg != nil || (w.hold != "" && w.media != w.q.cfg.HoldMedia) {
+		return // an announcement is not cut short by the next one
+	}
+	a := decideAnnouncement(w.announced, w.queueNow())
+	media := a.media()
+	if media == "" {
+		return
+	}
+	if a.Position > 0 {
+		w.announced = a.Position
+	}
+	w.stopHold()
+	w.play(media)
+}
+
+// queueNow reads the caller's place and the queue's estimate from the store; what it
+// cannot read is unknown (the store is optional: ACDStore does not list queues).
+func (w *waiter) queueNow() queueNow {
+	c := w.c
+	view, ok := w.q.cfg.Store.(queueView)
+	if !ok {
+		return queueNow{}
+	}
+	now := w.q.clock().Now()
+	in := queueNow{Waited: now.Sub(w.t.item.EnqueuedAt)}
+	ctx, cancel := c.opCtx()
+	items, err := view.Waiting(ctx, w.t.item.Queue)
+	cancel()
+	if err != nil {
+		c.fail("acd.waiting", err)
+	} else {
+		in.Position = positionOf(items, w.t.item.ID)
+	}
+	ctx, cancel = c.opCtx()
+	outs, err := view.Outcomes(ctx, w.t.item.Queue, now.Add(-w.ann.Window))
+	cancel()
+	if err != nil {
+		c.fail("acd.outcomes", err)
+	} else {
+		in.Estimate, in.EstimateKnown = acd.EstimateWait(outs)
+	}
+	return in
 }
 
 func (w *waiter) stopHold() {
@@ -562,4 +651,102 @@ func (w *waiter) storeRecording(name string) {
 	}
 	cancel()
 	c.log.Info("callflow: conversation recorded", "recording", name, "path", st.Path, "duration", st.Duration)
+}
+
+// WaitAnnouncements configures what a waiting caller hears besides the hold media.
+type WaitAnnouncements struct {
+	// Off plays the hold media only: no intro, no periodic announcements.
+	Off bool
+	// Intro is played on entering the queue. Default hotline/agents-busy then
+	// hotline/queue-options (the exit keys).
+	Intro []ivr.PromptName
+	// Every is the period of the position and wait announcements. Default 30s.
+	Every time.Duration
+	// Window is how far back answered calls count for the estimated wait. Default 1h.
+	Window time.Duration
+}
+
+func (a WaitAnnouncements) withDefaults() WaitAnnouncements {
+	if a.Off {
+		return WaitAnnouncements{Off: true}
+	}
+	if len(a.Intro) == 0 {
+		a.Intro = []ivr.PromptName{"hotline/agents-busy", "hotline/queue-options"}
+	}
+	if a.Every <= 0 {
+		a.Every = 30 * time.Second
+	}
+	if a.Window <= 0 {
+		a.Window = time.Hour
+	}
+	return a
+}
+
+// queueView is the part of acd.Store the announcements read; every acd.Store has it.
+type queueView interface {
+	Waiting(ctx context.Context, q acd.QueueName) ([]acd.Item, error)
+	Outcomes(ctx context.Context, q acd.QueueName, since time.Time) ([]acd.Outcome, error)
+}
+
+// queueNow is what the store says of a waiting caller at an announcement.
+type queueNow struct {
+	Position      int // 1 is next in line; 0 when unknown
+	Waited        time.Duration
+	Estimate      time.Duration // acd.EstimateWait of the queue, for a new caller
+	EstimateKnown bool
+}
+
+// announcement is what a periodic announcement says; zero fields are not said.
+type announcement struct {
+	Position int
+	Minutes  int
+}
+
+// positionOf is the 1-based place of id among the items still waiting, in routing order
+// (callback tasks that kept a place count: they are served before later callers); 0 when
+// id is not waiting (it is being offered, or has left).
+func positionOf(items []acd.Item, id acd.ItemID) int {
+	n := 0
+	for _, it := range items {
+		if it.Status != acd.StatusWaiting {
+			continue
+		}
+		n++
+		if it.ID == id {
+			return n
+		}
+	}
+	return 0
+}
+
+// decideAnnouncement chooses what to say, given the last position said (0 before any). The
+// position is said only when it improved: hearing the same place again, or a worse one
+// (an emergency call went ahead), tells a caller only that waiting is useless. The wait is
+// what the queue's estimate leaves after the time already waited, in whole minutes rounded
+// up; once the caller has waited longer than the estimate, it says nothing it cannot
+// stand behind.
+func decideAnnouncement(last int, in queueNow) announcement {
+	var a announcement
+	if in.Position > 0 && (last == 0 || in.Position < last) {
+		a.Position = in.Position
+	}
+	if in.EstimateKnown {
+		if left := in.Estimate - in.Waited; left > 0 {
+			a.Minutes = int((left + time.Minute - 1) / time.Minute)
+		}
+	}
+	return a
+}
+
+// media is the announcement as one ARI media list, "" when there is nothing to say. Numbers
+// are said by Asterisk (number:N) between the prompts around them.
+func (a announcement) media() string {
+	var m []string
+	if a.Position > 0 {
+		m = append(m, "sound:hotline/queue-position", "number:"+strconv.Itoa(a.Position), "sound:hotline/queue-position-end")
+	}
+	if a.Minutes > 0 {
+		m = append(m, "sound:hotline/estimated-wait", "number:"+strconv.Itoa(a.Minutes), "sound:hotline/estimated-wait-end")
+	}
+	return strings.Join(m, ",")
 }
