@@ -266,3 +266,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(ks)
 	return ks
 }
+
+// Digits are the sounds Asterisk says numbers with (media number:N, digits:N, as in a
+// queue-position announcement): digits/0 to digits/9 in each language. A stock Asterisk
+// ships English ones in its core sounds but no Mandarin ones, and the menu's texts hold no
+// digits, so they are generated beside the menu's prompts.
+func Digits() []Prompt {
+	zh := []string{"零", "一", "二", "三", "四", "五", "六", "七", "八", "九"}
+	en := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+	out := make([]Prompt, 10)
+	for i := range out {
+		out[i] = Prompt{Name: fmt.Sprintf("digits/%d", i), Text: map[string]string{"zh": zh[i], "en": en[i]}}
+	}
+	return out
+}

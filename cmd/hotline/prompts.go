@@ -69,5 +69,5 @@ func menuPrompts(file string) ([]prompts.Prompt, error) {
 	for _, p := range m.Prompts() {
 		ps = append(ps, prompts.Prompt(p))
 	}
-	return ps, nil
+	return append(ps, prompts.Digits()...), nil
 }
