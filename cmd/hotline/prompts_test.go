@@ -34,19 +34,20 @@ func TestRunPrompts(t *testing.T) {
 	if err := runPrompts(context.Background(), &out, []string{"-menu", menu, "-out", sounds}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, f := range []string{"zh/hotline/goodbye.wav", "en/hotline/goodbye.wav", "zh/hotline/beep.wav", "en/beep.wav"} {
+	// The menu's prompt in both languages, four beeps, and digits/0-9 in both languages.
+	for _, f := range []string{"zh/hotline/goodbye.wav", "en/hotline/goodbye.wav", "zh/hotline/beep.wav", "en/beep.wav", "zh/digits/7.wav", "en/digits/0.wav"} {
 		if _, err := os.Stat(filepath.Join(sounds, f)); err != nil {
 			t.Error(err)
 		}
 	}
-	if !strings.Contains(out.String(), "prompts: 6 generated, 0 up to date, 0 kept") {
+	if !strings.Contains(out.String(), "prompts: 26 generated, 0 up to date, 0 kept") {
 		t.Errorf("output:\n%s", out.String())
 	}
 	out.Reset()
 	if err := runPrompts(context.Background(), &out, []string{"-menu", menu, "-out", sounds}); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); got != "prompts: 0 generated, 6 up to date, 0 kept, in "+sounds+"\n" {
+	if got := out.String(); got != "prompts: 0 generated, 26 up to date, 0 kept, in "+sounds+"\n" {
 		t.Errorf("second run output:\n%s", got)
 	}
 }
