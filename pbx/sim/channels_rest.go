@@ -287,17 +287,9 @@ func (s *Server) muteChannel(w http.ResponseWriter, r *http.Request, p params) {
 	noContent(w)
 }
 
-func (s *Server) holdChannel(w http.ResponseWriter, r *http.Request, p params) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch, ok := s.control(w, p.get("channelId"))
-	if !ok || !s.stateValid(w, ch) {
-		return
-	}
-	noContent(w)
-}
-
-func (s *Server) mohChannel(w http.ResponseWriter, r *http.Request, p params) {
+// acceptOnChannel answers hold and music-on-hold (POST and DELETE) as Asterisk does for a
+// controllable channel, without changing its audio (see DIFFERENCES.md).
+func (s *Server) acceptOnChannel(w http.ResponseWriter, r *http.Request, p params) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch, ok := s.control(w, p.get("channelId"))
