@@ -369,32 +369,3 @@ func TestRealFileSteps(t *testing.T) {
 		t.Error("Call accepted a file outside the sounds directory")
 	}
 }
-
-// TestStepsMatchSim: the harness reads the caller's steps as the simulated
-// caller does.
-func TestStepsMatchSim(t *testing.T) {
-	specs := []string{
-		"", "m200 1 w1 2 w1 h", "m500 t3 #", "123*ABCD", "p s0.5 T880:2 f/tmp/x.wav", "t1.5 w0",
-		"x", "wabc", "T880", "T0:1", "Tx:1", "m-5", "m1.5", "w-1", "f", "hh", "pp", "1x", "E",
-	}
-	for _, spec := range specs {
-		ours, err := parseSteps(spec)
-		theirs, simErr := sim.ParseSteps(spec)
-		if (err != nil) != (simErr != nil) || len(ours) != len(theirs) {
-			t.Errorf("%q: %d steps (err %v); sim %d (err %v)", spec, len(ours), err, len(theirs), simErr)
-		}
-	}
-	st, err := parseSteps("T880:2 t1.5 m300 f/a.wav 7")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []step{
-		{kind: stepTone, d: 2 * time.Second, freq: 880}, {kind: stepTone, d: 1500 * time.Millisecond, freq: 440},
-		{kind: stepPause, d: 300 * time.Millisecond}, {kind: stepFile, path: "/a.wav"}, {kind: stepDTMF, digit: "7"},
-	}
-	for i := range want {
-		if st[i] != want[i] {
-			t.Errorf("step %d: %+v, want %+v", i, st[i], want[i])
-		}
-	}
-}

@@ -166,8 +166,8 @@ func (p *realPBX) Call(ctx context.Context, spec CallSpec) (Call, error) {
 		return nil, fmt.Errorf("pbxtest: place call: %w", err)
 	}
 	for i, st := range steps {
-		if st.kind == stepFile {
-			if steps[i].path, err = p.fileMedia(st.path); err != nil {
+		if st.Kind == stepFile {
+			if steps[i].Path, err = p.fileMedia(st.Path); err != nil {
 				return nil, fmt.Errorf("pbxtest: place call: %w", err)
 			}
 		}
@@ -523,19 +523,19 @@ func (c *realCall) runSteps() {
 	ctx := c.p.ctx
 	for i, st := range c.steps {
 		var err error
-		switch st.kind {
+		switch st.Kind {
 		case stepPause, stepSilence:
 			// ;1 writes nothing, so ;2 reads nothing: silence.
-			err = c.sleep(st.d)
+			err = c.sleep(st.D)
 		case stepDTMF:
 			// Asterisk holds the key 100 ms and ;2 reads it on release.
-			if err = c.p.client.SendDTMF(ctx, c.one, st.digit); err == nil {
+			if err = c.p.client.SendDTMF(ctx, c.one, st.Digit); err == nil {
 				err = c.sleep(dtmfPress + dtmfPause)
 			}
 		case stepTone:
 			err = c.tone(ctx, i, st)
 		case stepFile:
-			err = c.playFile(ctx, i, st.path)
+			err = c.playFile(ctx, i, st.Path)
 		case stepPrompt:
 			err = c.waitPrompt(ctx)
 		case stepHangup:
@@ -573,18 +573,18 @@ func (c *realCall) sleep(d time.Duration) error {
 // (no repeat); Asterisk's tone playbacks never finish on their own, so the
 // step stops it.
 func (c *realCall) tone(ctx context.Context, i int, st step) error {
-	ms := st.d.Milliseconds()
+	ms := st.D.Milliseconds()
 	if ms <= 0 {
 		return nil
 	}
 	id := fmt.Sprintf("%s-tone-%d", c.base, i)
-	media := fmt.Sprintf("tone:!%d/%d", int(math.Round(st.freq)), ms)
+	media := fmt.Sprintf("tone:!%d/%d", int(math.Round(st.Freq)), ms)
 	if _, err := c.p.client.Play(ctx, c.one, media, id); err != nil {
-		return fmt.Errorf("step tone %g Hz: %w", st.freq, err)
+		return fmt.Errorf("step tone %g Hz: %w", st.Freq, err)
 	}
-	err := c.sleep(st.d)
+	err := c.sleep(st.D)
 	if serr := c.p.client.StopPlayback(ctx, id); serr != nil && !errors.Is(serr, pbx.ErrNotFound) && err == nil {
-		err = fmt.Errorf("step tone %g Hz: stop: %w", st.freq, serr)
+		err = fmt.Errorf("step tone %g Hz: stop: %w", st.Freq, serr)
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hotline/pbx/steps"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,108 +214,49 @@ func (c *Call) sleep(ctx context.Context, d time.Duration) error {
 
 var errCallEnded = errors.New("call ended")
 
-// The trace rig's DTMF: about 140 ms of RFC 4733 packets, then a 400 ms pause.
-const (
-	dtmfPress = 140 * time.Millisecond
-	dtmfPause = 400 * time.Millisecond
+type (
+	step     = steps.Step
+	stepKind = steps.Kind
 )
 
-type stepKind int
-
 const (
-	stepPause stepKind = iota
-	stepDTMF
-	stepTone
-	stepSilence
-	stepFile
-	stepPrompt
-	stepHangup
+	stepPause   = steps.Pause
+	stepDTMF    = steps.DTMF
+	stepTone    = steps.Tone
+	stepSilence = steps.Silence
+	stepFile    = steps.File
+	stepPrompt  = steps.Prompt
+	stepHangup  = steps.Hangup
+	dtmfPress   = steps.DTMFPress
+	dtmfPause   = steps.DTMFPause
 )
-
-type step struct {
-	kind  stepKind
-	d     time.Duration
-	digit string
-	freq  float64
-	path  string
-}
 
 // ParseSteps parses the step syntax described in the package doc.
-func ParseSteps(spec string) ([]step, error) {
-	var out []step
-	secs := func(tok, v string) (time.Duration, error) {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
-			return 0, fmt.Errorf("step %q: bad number", tok)
-		}
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	for _, tok := range strings.Fields(spec) {
-		switch c := tok[0]; {
-		case c == 'w' || c == 's' || c == 't':
-			d, err := secs(tok, tok[1:])
-			if err != nil {
-				return nil, err
-			}
-			k := map[byte]stepKind{'w': stepPause, 's': stepSilence, 't': stepTone}[c]
-			out = append(out, step{kind: k, d: d, freq: 440})
-		case c == 'm':
-			n, err := strconv.Atoi(tok[1:])
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("step %q: bad number", tok)
-			}
-			out = append(out, step{kind: stepPause, d: time.Duration(n) * time.Millisecond})
-		case c == 'T':
-			f, n, ok := strings.Cut(tok[1:], ":")
-			freq, err := strconv.ParseFloat(f, 64)
-			if !ok || err != nil || freq <= 0 {
-				return nil, fmt.Errorf("step %q: want TFREQ:SECONDS", tok)
-			}
-			d, err := secs(tok, n)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, step{kind: stepTone, d: d, freq: freq})
-		case c == 'f' && len(tok) > 1:
-			out = append(out, step{kind: stepFile, path: tok[1:]})
-		case tok == "p":
-			out = append(out, step{kind: stepPrompt})
-		case tok == "h":
-			out = append(out, step{kind: stepHangup})
-		case strings.Trim(tok, "0123456789#*ABCD") == "":
-			for _, d := range tok {
-				out = append(out, step{kind: stepDTMF, digit: string(d)})
-			}
-		default:
-			return nil, fmt.Errorf("unknown step %q", tok)
-		}
-	}
-	return out, nil
-}
+func ParseSteps(spec string) ([]steps.Step, error) { return steps.Parse(spec) }
 
 // runSteps plays the party's script once the call is answered.
 func (c *Call) runSteps() {
 	ctx := c.s.ctx
 	for _, st := range c.steps {
 		var err error
-		switch st.kind {
+		switch st.Kind {
 		case stepPause:
-			err = c.sleep(ctx, st.d)
+			err = c.sleep(ctx, st.D)
 		case stepDTMF:
-			if err = c.pressOne(ctx, st.digit); err == nil {
+			if err = c.pressOne(ctx, st.Digit); err == nil {
 				err = c.sleep(ctx, dtmfPause)
 			}
 		case stepTone:
-			c.Send(media.Tone(st.freq, 0.3))
-			err = c.sleep(ctx, st.d)
+			c.Send(media.Tone(st.Freq, 0.3))
+			err = c.sleep(ctx, st.D)
 			c.Send(media.Silence())
 		case stepSilence:
 			c.Send(media.Silence())
-			err = c.sleep(ctx, st.d)
+			err = c.sleep(ctx, st.D)
 		case stepFile:
-			smp, rerr := audio.ReadWAVFile(st.path)
+			smp, rerr := audio.ReadWAVFile(st.Path)
 			if rerr != nil {
-				c.fail(fmt.Errorf("step f%s: %w", st.path, rerr))
+				c.fail(fmt.Errorf("step f%s: %w", st.Path, rerr))
 				continue
 			}
 			c.Send(media.Samples(smp))

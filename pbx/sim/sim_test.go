@@ -43,14 +43,14 @@ func TestParseSteps(t *testing.T) {
 		}
 		var kinds []stepKind
 		for _, s := range got {
-			kinds = append(kinds, s.kind)
+			kinds = append(kinds, s.Kind)
 		}
 		if !c.bad && !equalKinds(kinds, c.kinds) {
 			t.Errorf("ParseSteps(%q) = %v, want %v", c.in, kinds, c.kinds)
 		}
 	}
 	st, _ := ParseSteps("T880:2 t1.5")
-	if st[0].freq != 880 || st[0].d != 2*time.Second || st[1].freq != 440 || st[1].d != 1500*time.Millisecond {
+	if st[0].Freq != 880 || st[0].D != 2*time.Second || st[1].Freq != 440 || st[1].D != 1500*time.Millisecond {
 		t.Errorf("tone steps parsed as %+v", st)
 	}
 }
