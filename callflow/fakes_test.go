@@ -114,6 +114,11 @@ func (f *fakePBX) DeleteRecording(_ context.Context, name string) error {
 	return nil
 }
 
+func (f *fakePBX) Continue(_ context.Context, ch string) error {
+	f.log(op{Name: "continue", Channel: ch})
+	return nil
+}
+
 func (f *fakePBX) SetVariable(_ context.Context, ch, name, value string) error {
 	f.log(op{Name: "setvar", Channel: ch, Var: name, Value: value})
 	return nil

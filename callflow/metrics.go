@@ -14,6 +14,7 @@ type metrics struct {
 	errors     *prometheus.CounterVec // by operation
 	panics     prometheus.Counter
 	keyToPlay  prometheus.Histogram
+	turnedAway prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,6 +43,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "hotline", Subsystem: "callflow", Name: "panics_total",
 			Help: "Call goroutines that panicked and were ended cleanly.",
 		}),
+		turnedAway: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "hotline", Subsystem: "callflow", Name: "turned_away_total",
+			Help: "New calls handed back to the dialplan while the controller was draining.",
+		}),
 		keyToPlay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "hotline", Subsystem: "callflow", Name: "key_to_prompt_seconds",
 			Help:    "From a DTMF event reaching the call to the next playback accepted by Asterisk.",
@@ -51,7 +56,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.active, m.cases, m.voicemails, m.errors, m.panics, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.calls, m.active, m.cases, m.voicemails, m.errors, m.panics, m.keyToPlay, m.turnedAway} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("callflow metrics (one Runner per registry): %w", err)
 		}

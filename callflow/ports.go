@@ -31,6 +31,9 @@ type PBX interface {
 	DeleteRecording(ctx context.Context, name string) error
 	SetVariable(ctx context.Context, channelID, name, value string) error
 	ChannelData(ctx context.Context, channelID string) (pbx.Channel, error)
+	// Continue hands a channel back to the dialplan (a draining controller turning a new
+	// call away).
+	Continue(ctx context.Context, channelID string) error
 }
 
 // CaseStore is the case record of calls. cases.Store has all of it but SetChannel, which

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,6 +90,9 @@ type Runner struct {
 	m   *metrics
 	wg  sync.WaitGroup
 
+	draining atomic.Bool
+	active   atomic.Int64 // calls being handled (turned-away calls are not counted)
+
 	// keyToPrompt, when set (benchmarks), sees each DTMF-to-playback latency.
 	keyToPrompt func(keyLatency)
 }
@@ -131,12 +135,73 @@ func (r *Runner) Run(ctx context.Context) error {
 				continue
 			}
 			r.wg.Add(1)
+			if r.draining.Load() {
+				go func() {
+					defer r.wg.Done()
+					r.turnAway(ctx, call)
+				}()
+				continue
+			}
+			r.active.Add(1)
 			go func() {
 				defer r.wg.Done()
+				defer r.active.Add(-1)
 				r.handle(ctx, call)
 			}()
 		}
 	}
+}
+
+// DrainVariable is the channel variable a draining controller sets on a call it turns
+// away before handing it back to the dialplan; asterisk-config/extensions.conf then
+// offers the call to the standby controller's application.
+const DrainVariable = "HOTLINE_DRAINING"
+
+// Drain stops taking new calls: from now on each new call is handed back to the dialplan
+// (with DrainVariable set) instead of being answered here, while the calls in progress go
+// on to their end. Run keeps running; WaitIdle tells when the last call has ended.
+func (r *Runner) Drain() { r.draining.Store(true) }
+
+// Active is the number of calls being handled.
+func (r *Runner) Active() int { return int(r.active.Load()) }
+
+// WaitIdle returns when no call is being handled, or with ctx's error when ctx ends
+// first.
+func (r *Runner) WaitIdle(ctx context.Context) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for r.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// turnAway hands a new call back to the dialplan untouched (no case: the controller that
+// takes it makes one). When the dialplan cannot be reached the call is hung up rather than
+// left in an application that will not answer it.
+func (r *Runner) turnAway(ctx context.Context, in *pbx.InboundCall) {
+	defer in.Events.Close()
+	id := in.Channel.ID
+	log := r.log.With("call", id)
+	octx, cancel := context.WithTimeout(ctx, r.cfg.RequestTimeout)
+	defer cancel()
+	r.m.turnedAway.Inc()
+	if err := r.cfg.PBX.SetVariable(octx, id, DrainVariable, "1"); err != nil {
+		log.Warn("callflow: draining; could not mark the call for the dialplan", "err", err)
+	}
+	if err := r.cfg.PBX.Continue(octx, id); err != nil {
+		log.Error("callflow: draining; could not hand the call back to the dialplan, hanging up", "err", err)
+		r.m.errors.WithLabelValues("continue").Inc()
+		if err := r.cfg.PBX.Hangup(octx, id, pbx.HangupCongestion); err != nil {
+			log.Error("callflow: draining; hang-up failed", "err", err)
+		}
+		return
+	}
+	log.Info("callflow: draining; new call handed back to the dialplan", "from", in.Channel.CallerNumber)
 }
 
 // handle runs one call. A panic ends this call only: it is logged with the call's ids and

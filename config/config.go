@@ -87,6 +87,9 @@ type ARI struct {
 	PasswordFile   string        `key:"password_file"`
 	ConnectTimeout time.Duration `key:"connect_timeout" default:"10s"`
 	RequestTimeout time.Duration `key:"request_timeout" default:"5s"`
+	// DrainTimeout is how long SIGTERM lets calls in progress finish (new calls go back to
+	// the dialplan meanwhile) before hanging up the rest. Match systemd's TimeoutStopSec.
+	DrainTimeout time.Duration `key:"drain_timeout" default:"5m"`
 }
 
 // EnvPrefix is the prefix of every environment variable the config reads.
@@ -424,6 +427,9 @@ func (c *Config) validate() []error {
 	}
 	if c.ARI.RequestTimeout <= 0 {
 		fail("ari.request_timeout: must be above zero")
+	}
+	if c.ARI.DrainTimeout < 0 {
+		fail("ari.drain_timeout: must not be negative (0 hangs up calls in progress at once)")
 	}
 	return errs
 }

@@ -233,9 +233,18 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 		return fmt.Errorf("call path stopped: %w", err)
 	case <-ctx.Done():
 	}
-	// SIGTERM: stop being ready, then let requests in flight finish.
-	log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
+	// SIGTERM: stop being ready and drain: new calls go back to the dialplan, the calls in
+	// progress (with their agents' desks and seats, and the dispatcher serving the queue)
+	// go on to their end or until the drain timeout.
 	api.Drain()
+	calls.runner.Drain()
+	log.Info("draining", "calls", calls.runner.Active(), "timeout", cfg.ARI.DrainTimeout)
+	dctx, stopDrain := context.WithTimeout(context.Background(), cfg.ARI.DrainTimeout)
+	if err := calls.runner.WaitIdle(dctx); err != nil {
+		log.Warn("drain timeout: hanging up the calls still in progress", "calls", calls.runner.Active())
+	}
+	stopDrain()
+	log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	// The desk's WebSockets are hijacked connections srv.Shutdown does not wait for: close
