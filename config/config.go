@@ -4,6 +4,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -47,6 +48,10 @@ type HTTP struct {
 	ReadHeaderTimeout time.Duration `key:"read_header_timeout" default:"10s"`
 	// ShutdownTimeout is how long SIGTERM waits for requests in flight.
 	ShutdownTimeout time.Duration `key:"shutdown_timeout" default:"20s"`
+	// TLSCertFile and TLSKeyFile (PEM) make the server speak HTTPS only; session cookies
+	// are then Secure. Both or neither.
+	TLSCertFile string `key:"tls_cert_file"`
+	TLSKeyFile  string `key:"tls_key_file"`
 }
 
 // Database is the PostgreSQL system of record.
@@ -394,6 +399,13 @@ func (c *Config) validate() []error {
 	}
 	if err := checkURL(c.Database.URL, "postgres", "postgresql"); err != nil {
 		fail("database.url: %q %v (e.g. postgres://user@127.0.0.1:5432/hotline)", Redact(c.Database.URL), err)
+	}
+	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
+		fail("http.tls_cert_file and http.tls_key_file: set both or neither")
+	} else if c.HTTP.TLSCertFile != "" {
+		if _, err := tls.LoadX509KeyPair(c.HTTP.TLSCertFile, c.HTTP.TLSKeyFile); err != nil {
+			fail("http.tls_cert_file %q, http.tls_key_file %q: %v", c.HTTP.TLSCertFile, c.HTTP.TLSKeyFile, err)
+		}
 	}
 	if c.Database.MaxConns < 1 || c.Database.MaxConns > 1000 {
 		fail("database.max_conns: %d is out of range (1 to 1000)", c.Database.MaxConns)

@@ -223,7 +223,13 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.HTTP.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	log.Info("serving", "addr", ln.Addr().String(), "database", config.Redact(cfg.Database.URL), "redis", config.Redact(cfg.Redis.URL))
 
 	select {

@@ -136,20 +136,7 @@ func TestServeReadyAndGracefulStop(t *testing.T) {
 // client carries the session cookie.
 func signIn(t *testing.T, base, dbURL string) *http.Client {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	hasher, err := accounts.NewHasher(accounts.Params{MemoryKiB: 256, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := accounts.NewStore(pool, hasher, audit.New(pool)).Create(ctx, "test", accounts.NewAccount{
-		Login: "li.na", DisplayName: "李娜", Role: accounts.RoleAgent, Password: "correct horse battery"}); err != nil {
-		t.Fatal(err)
-	}
+	createAgent(t, dbURL)
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +153,25 @@ func signIn(t *testing.T, base, dbURL string) *http.Client {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
 	return c
+}
+
+// createAgent creates the agent li.na in the database at dbURL.
+func createAgent(t *testing.T, dbURL string) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	hasher, err := accounts.NewHasher(accounts.Params{MemoryKiB: 256, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.NewStore(pool, hasher, audit.New(pool)).Create(ctx, "test", accounts.NewAccount{
+		Login: "li.na", DisplayName: "李娜", Role: accounts.RoleAgent, Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestConfigCheckCommand(t *testing.T) {
