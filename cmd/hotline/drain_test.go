@@ -81,9 +81,11 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	if r := second.Result(); r.Answered || r.HungUpBy != "pbx" {
 		t.Errorf("call placed while draining: %+v, want ended by the dialplan unanswered", r)
 	}
-	if metrics := body(base + "/metrics"); !strings.Contains(metrics, "hotline_callflow_turned_away_total 1") {
+	metrics := body(base + "/metrics")
+	if !strings.Contains(metrics, "hotline_callflow_turned_away_total 1") {
 		t.Errorf("turned-away calls not counted in /metrics")
 	}
+	checkMetricsDocumented(t, metrics)
 	select {
 	case err := <-done:
 		t.Fatalf("serve stopped with a call in progress: %v", err)
