@@ -22,9 +22,9 @@ import (
 
 // Call is the agent's call a supervisor joins.
 type Call struct {
-	CallID       string // the caller's channel id
-	AgentChannel string // the agent's leg: the channel that faces the agent
-	CaseID       cases.CaseID
+	CallID       string       // the caller's channel id
+	AgentChannel string       // the agent's leg: the channel that faces the agent
+	CaseID       cases.CaseID // zero: found by CaseNumber
 	CaseNumber   string
 }
 
@@ -57,6 +57,7 @@ type Auditor interface {
 
 // CaseEvents writes the case timeline (cases.Store).
 type CaseEvents interface {
+	FindByNumber(ctx context.Context, n cases.Number) (cases.Detail, error)
 	AppendEvent(ctx context.Context, id cases.CaseID, e cases.NewEvent) (cases.Event, error)
 }
 
@@ -462,6 +463,14 @@ func (ss *session) record(action audit.Action, kind cases.EventKind, why string)
 	if _, err := cfg.Audit.Append(ctx, audit.Record{Actor: string(ss.info.Supervisor), Action: action, Target: target,
 		Detail: detail}); err != nil {
 		ss.log.Error("supervise: audit log not written", "action", action, "err", err)
+	}
+	if ss.call.CaseID == 0 && ss.call.CaseNumber != "" {
+		d, err := cfg.Cases.FindByNumber(ctx, cases.Number(ss.call.CaseNumber))
+		if err != nil {
+			ss.log.Error("supervise: case not found; no event written", "err", err)
+			return
+		}
+		ss.call.CaseID = d.Case.ID
 	}
 	if ss.call.CaseID == 0 {
 		return
