@@ -135,8 +135,11 @@ func DefaultConfig() Config {
 					{After: 2 * time.Minute, Overflow: true},
 					{After: 5 * time.Minute, Offer: FallbackVoicemailOrCallback},
 				}},
+			// An emergency waits at most 2 minutes for an agent: then the duty officers are
+			// called (callflow's emergency overflow), or, with no chain, it leaves a message.
 			{Name: "emergency", Skills: []SkillReq{{Skill: "emergency", Min: 1}}, ServiceLevel: 10 * time.Second,
-				WrapUp: 2 * time.Minute, OverflowGroup: "duty", Relax: []RelaxStep{{After: 20 * time.Second, Overflow: true}}},
+				MaxWait: 2 * time.Minute, WrapUp: 2 * time.Minute, OverflowGroup: "duty",
+				Relax: []RelaxStep{{After: 20 * time.Second, Overflow: true}}},
 			{Name: "callback", ServiceLevel: time.Hour, WrapUp: 2 * time.Minute},
 		},
 		Strategy:         LongestIdle,

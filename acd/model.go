@@ -178,6 +178,10 @@ type Item struct {
 	Reservation ReservationID `json:"reservation,omitempty"`
 	// Attempts counts offers that rang out or were released.
 	Attempts int `json:"attempts,omitempty"`
+	// HeadStartBonus is a head start on top of its class's (Config.HeadStart), fixed when
+	// the item is enqueued: incident mode raises emergencies with it while the calls
+	// already waiting keep their places.
+	HeadStartBonus time.Duration `json:"head_start_bonus,omitempty"`
 }
 
 // Agent is an agent's profile (skills and groups) and live state.

@@ -141,7 +141,7 @@ func (c Candidate) Before(o Candidate) bool {
 
 // OrderKey is the item's Candidate.Key.
 func (r *Router) OrderKey(it Item) int64 {
-	return it.EnqueuedAt.UnixMicro() - r.cfg.HeadStart[it.Class].Microseconds()
+	return it.EnqueuedAt.UnixMicro() - r.cfg.HeadStart[it.Class].Microseconds() - it.HeadStartBonus.Microseconds()
 }
 
 // Candidate validates an item and prepares it for routing.

@@ -158,6 +158,7 @@ func RunStoreContract(t *testing.T, f Factory) {
 		{"AgentStateMachine", testAgentStateMachine},
 		{"EnqueueLimitsAndRemove", testEnqueueLimitsAndRemove},
 		{"GlobalOrderAcrossQueues", testGlobalOrder},
+		{"HeadStartBonus", testHeadStartBonus},
 		{"RelaxationOverTime", testRelaxation},
 		{"ItemFarDownTheLine", testFarDown},
 		{"ReserveGivenPair", testReservePair},
@@ -297,6 +298,21 @@ func testEnqueueLimitsAndRemove(t *testing.T, e *env) {
 	later, err := e.s.Outcomes(e.ctx, "general", Epoch.Add(time.Minute))
 	if err != nil || len(later) != 0 {
 		t.Fatalf("outcomes since later: %+v, %v", later, err)
+	}
+}
+
+func testHeadStartBonus(t *testing.T, e *env) {
+	// Incident mode: an emergency enqueued with a bonus goes ahead of an older one without,
+	// and the bonus is kept with the item.
+	e.enqueue("before", "emergency", acd.ClassEmergency)
+	e.clock.Advance(time.Minute)
+	e.enqueue("during", "emergency", acd.ClassEmergency, func(it *acd.Item) { it.HeadStartBonus = 24 * time.Hour })
+	if it := e.item("during"); it.HeadStartBonus != 24*time.Hour {
+		t.Fatalf("bonus not kept: %+v", it)
+	}
+	e.login("duty", map[acd.SkillName]acd.Level{"zh": 2, "emergency": 3})
+	if r := e.reserveOne(); r.Item.ID != "during" {
+		t.Fatalf("first reserved %s, want the emergency with the incident bonus", r.Item.ID)
 	}
 }
 

@@ -17,13 +17,21 @@
 // routing decision is then committed by the CAS script: the snapshot need not be perfectly
 // fresh, because a commit on anything that moved since fails and routing runs again.
 //
+// A batch of reservations is committed by reserve.lua, which reads the next snapshot in the
+// same step; a ReserveBest that follows at once (a burst) plans on that one, and its commit
+// is guarded by the snapshot's sequence, which every change that could make a better pair
+// advances (an agent's readiness, an item becoming waiting): if it moved, nothing is
+// committed and the fresh snapshot comes back instead. So a burst takes one round trip
+// per batch, and routing never decides on a view older than the last change.
+//
 // Keys, all under the hash tag {prefix}:
 //
 //	a:<agent>    hash v, d, r  agent record: version, encoding, ready flag
 //	i:<item>     hash v, d     item record
 //	agents       set           every agent ever logged in
 //	readylog     zset          agent -> sequence number of its last ready-relevant change
-//	seq          int           the sequence, advanced by each change logged
+//	seq          int           the sequence, advanced by each commit that logs a change
+//	                           or makes an item waiting
 //	epoch        string        the generation of the data (see snapshot.lua)
 //	w            zset          waiting item -> order key (acd.Candidate.Key)
 //	wq:<queue>   zset          the queue's waiting items -> order key
@@ -52,12 +60,22 @@ import (
 
 var (
 	//go:embed commit.lua
-	commitSrc    string
-	commitScript = redis.NewScript(commitSrc)
+	commitSrc string
 	//go:embed snapshot.lua
-	snapshotSrc    string
-	snapshotScript = redis.NewScript(snapshotSrc)
+	snapshotSrc string
+	//go:embed reserve.lua
+	reserveSrc string
+
+	commitScript   = redis.NewScript(commitSrc + "\nreturn commit(ARGV, 1)\n")
+	snapshotScript = redis.NewScript(snapshotSrc + "\nreturn snapshot(KEYS, ARGV, 1)\n")
+	reserveScript  = redis.NewScript(commitSrc + "\n" + snapshotSrc + "\n" + reserveSrc)
 )
+
+// nextFresh is how long the snapshot a batch of reservations brings back serves the next
+// batch: in a burst the next one comes at once and, if nothing moved meanwhile (the commit
+// checks), saves the snapshot's round trip; an older one likely has moved, and a guarded
+// commit that fails costs more than a snapshot.
+const nextFresh = 2 * time.Millisecond
 
 // Pages of waiting items a routing snapshot reads: the first holds two items per
 // reservation wanted, at least minPage; the best item with an eligible agent is nearly always
@@ -76,11 +94,15 @@ type Store struct {
 // New returns a store on rdb under the key prefix (e.g. "hotline:acd"), routing with r. The
 // caller owns rdb.
 func New(rdb redis.UniversalClient, prefix string, r *acd.Router, clock acd.Clock) *Store {
-	b := &backend{rdb: rdb, k: keys{base: "{" + prefix + "}"}, router: r}
+	return &Store{Engine: engine.New(newBackend(rdb, prefix, r), r, clock)}
+}
+
+func newBackend(rdb redis.UniversalClient, prefix string, r *acd.Router) *backend {
+	b := &backend{rdb: rdb, k: keys{base: "{" + prefix + "}"}, router: r, fresh: nextFresh}
 	b.cache.pool = r.NewPool()
 	b.cache.agents = map[acd.AgentID]cachedAgent{}
 	b.cache.items = map[acd.ItemID]cachedItem{}
-	return &Store{Engine: engine.New(b, r, clock)}
+	return b
 }
 
 type keys struct{ base string }
@@ -111,6 +133,7 @@ type backend struct {
 	rdb    redis.UniversalClient
 	k      keys
 	router *acd.Router
+	fresh  time.Duration // nextFresh; tests make it long
 
 	// cache serves routing: the ready agents (also in pool) and recent waiting items.
 	// One routing at a time per Store; other controllers route in parallel.
@@ -121,6 +144,12 @@ type backend struct {
 		items  map[acd.ItemID]cachedItem
 		since  uint64 // the sequence of the last snapshot
 		epoch  string // the generation of the data the cache holds
+		// next is the view the last batch of reservations brought back (page of
+		// nextPage items, total waiting), taken at sequence since and time nextAt.
+		next     *engine.View
+		nextPage int
+		nextAt   time.Time
+		total    int64
 	}
 }
 
@@ -241,6 +270,7 @@ func (b *backend) args(c engine.Change) ([]any, error) {
 		switch {
 		case is:
 			key := fmtI(w.Key)
+			op("bump", b.k.seq(), "", "")
 			op("zadd", b.k.waiting(), key, id)
 			op("zadd", b.k.queue(it.Queue), key, id)
 			if it.Kind == acd.KindCall {
@@ -338,14 +368,65 @@ type rawRec struct {
 	data string
 }
 
+func (b *backend) snapshotKeys() []string {
+	return []string{b.k.seq(), b.k.readyLog(), b.k.waiting(), b.k.epoch()}
+}
+
+func (b *backend) snapshotArgs(since uint64, offset, count int) []any {
+	return []any{fmtU(since), offset, count, b.k.agent(""), b.k.item(""), rand.Text()}
+}
+
 func (b *backend) snapshot(ctx context.Context, since uint64, offset, count int) (snapshot, error) {
-	raw, err := snapshotScript.Run(ctx, b.rdb,
-		[]string{b.k.seq(), b.k.readyLog(), b.k.waiting(), b.k.epoch()},
-		fmtU(since), offset, count, b.k.agent(""), b.k.item(""), rand.Text()).Slice()
+	raw, err := snapshotScript.Run(ctx, b.rdb, b.snapshotKeys(), b.snapshotArgs(since, offset, count)...).Slice()
 	if err != nil {
 		return snapshot{}, fmt.Errorf("snapshot: %w", err)
 	}
+	return parseSnapshot(raw)
+}
+
+// reserve commits a batch of reservations, guarded by the sequence of the view they were
+// planned on unless guard is false, and reads the next snapshot (a page of count items
+// from the head). The results are nil when the guard failed.
+func (b *backend) reserve(ctx context.Context, guard bool, cs []engine.Change, count int) ([]int64, snapshot, error) {
+	g := ""
+	if guard {
+		g = fmtU(b.cache.since)
+	}
+	args := append([]any{g}, b.snapshotArgs(b.cache.since, 0, count)...)
+	args = append(args, len(cs))
+	for _, c := range cs {
+		a, err := b.args(c)
+		if err != nil {
+			return nil, snapshot{}, err
+		}
+		args = append(args, a...)
+	}
+	raw, err := reserveScript.Run(ctx, b.rdb, b.snapshotKeys(), args...).Slice()
+	if err != nil {
+		return nil, snapshot{}, fmt.Errorf("reserve: %w", err)
+	}
+	if len(raw) != 2 {
+		return nil, snapshot{}, errors.New("reserve: malformed reply")
+	}
+	var res []int64
+	if raw[0] != nil {
+		l, _ := raw[0].([]any)
+		if len(l) != len(cs) {
+			return nil, snapshot{}, fmt.Errorf("reserve: %d results for %d groups", len(l), len(cs))
+		}
+		res = make([]int64, len(l))
+		for i, x := range l {
+			res[i], _ = x.(int64)
+		}
+	}
+	sl, _ := raw[1].([]any)
+	s, err := parseSnapshot(sl)
+	return res, s, err
+}
+
+func parseSnapshot(raw []any) (snapshot, error) {
 	var s snapshot
+	var err error
 	bad := func(what string) error { return fmt.Errorf("snapshot: malformed %s", what) }
 	if len(raw) != 5 {
 		return s, bad("reply")
@@ -451,37 +532,67 @@ func (b *backend) refresh(s snapshot) (engine.View, error) {
 	return v, nil
 }
 
+// ReserveBest routes on a snapshot and commits the batch with the reserve script, which
+// brings back the next snapshot. A call that comes soon after (a burst) plans on that and
+// commits guarded by its sequence: one round trip per batch while nothing else moves.
 func (b *backend) ReserveBest(ctx context.Context, want int, plan engine.Planner) ([]engine.Planned, error) {
-	b.cache.Lock()
-	defer b.cache.Unlock()
-	offset, page := 0, min(maxPage, max(2*want, minPage))
+	c := &b.cache
+	c.Lock()
+	defer c.Unlock()
+	first := min(maxPage, max(2*want, minPage))
+	offset, page := 0, first
+	var v engine.View
+	var total int64
+	have, guard := false, false
+	var seen uint64 // the sequence the pages before offset were found empty at (0: now)
+	if c.next != nil && c.nextPage == first && time.Since(c.nextAt) < b.fresh {
+		v, total, have, guard = *c.next, c.total, true, true
+	}
+	c.next = nil
 	for {
-		asked := b.cache.since
-		s, err := b.snapshot(ctx, asked, offset, page)
-		if err != nil {
-			return nil, err
-		}
-		if s.epoch != b.cache.epoch || s.seq < asked {
-			// A new start, or Redis lost the data: read every agent afresh.
-			b.cache.pool = b.router.NewPool()
-			b.cache.agents = map[acd.AgentID]cachedAgent{}
-			b.cache.items = map[acd.ItemID]cachedItem{}
-			b.cache.since, b.cache.epoch = 0, s.epoch
-			if asked != 0 {
+		if !have {
+			s, err := b.snapshot(ctx, c.since, offset, page)
+			if err != nil {
+				return nil, err
+			}
+			var again bool
+			if v, again, err = b.apply(s); err != nil {
+				return nil, err
+			}
+			if again {
 				continue
 			}
+			total = s.total
+			if seen != 0 && s.seq != seen {
+				// The first page was found empty on the view from before, and something
+				// moved since: look at it again.
+				offset, page, seen = 0, first, 0
+				continue
+			}
+			seen = 0
 		}
-		v, err := b.refresh(s)
-		if err != nil {
-			return nil, err
-		}
+		have = false
 		v.Ahead = offset
 		if v.Pool.Len() == 0 {
+			if guard {
+				guard = false
+				continue
+			}
 			return nil, nil
 		}
 		ps := plan(v)
 		if len(ps) == 0 {
-			if offset += page; int64(offset) < s.total {
+			if guard {
+				// Nothing on the first page of the view from before. If there are more,
+				// read on, and this page again if anything moved since; if not, look at
+				// the present.
+				guard = false
+				if int64(offset+page) >= total {
+					continue
+				}
+				seen = c.since
+			}
+			if offset += page; int64(offset) < total {
 				page = min(2*page, maxPage)
 				continue
 			}
@@ -491,9 +602,24 @@ func (b *backend) ReserveBest(ctx context.Context, want int, plan engine.Planner
 		for i, p := range ps {
 			cs[i] = p.Change
 		}
-		res, err := b.commit(ctx, cs)
+		res, s, err := b.reserve(ctx, guard, cs, first)
 		if err != nil {
 			return nil, err
+		}
+		nv, again, err := b.apply(s)
+		if err != nil {
+			return nil, err
+		}
+		if res == nil {
+			// The guard failed: plan again on the fresh snapshot, unguarded.
+			offset, page, guard = 0, first, false
+			if !again {
+				v, total, have = nv, s.total, true
+			}
+			continue
+		}
+		if !again {
+			c.next, c.nextPage, c.nextAt, c.total = &nv, first, time.Now(), s.total
 		}
 		done := ps[:0]
 		for i, p := range ps {
@@ -503,6 +629,25 @@ func (b *backend) ReserveBest(ctx context.Context, want int, plan engine.Planner
 		}
 		return done, nil
 	}
+}
+
+// apply brings the cache up to a snapshot and returns the view. again is true when the
+// snapshot cannot be used: the data's generation changed (a new start, or Redis lost the
+// data) and the cache, now empty, must read every agent afresh.
+func (b *backend) apply(s snapshot) (engine.View, bool, error) {
+	c := &b.cache
+	if s.epoch != c.epoch || s.seq < c.since {
+		asked := c.since
+		c.pool = b.router.NewPool()
+		c.agents = map[acd.AgentID]cachedAgent{}
+		c.items = map[acd.ItemID]cachedItem{}
+		c.since, c.epoch = 0, s.epoch
+		if asked != 0 {
+			return engine.View{}, true, nil
+		}
+	}
+	v, err := b.refresh(s)
+	return v, false, err
 }
 
 func (b *backend) Due(ctx context.Context, now time.Time) ([]acd.AgentID, error) {

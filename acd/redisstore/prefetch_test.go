@@ -1,0 +1,170 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"hotline/acd"
+	"hotline/acd/acdtest"
+	"hotline/acd/internal/engine"
+)
+
+// TestPrefetchedViewIsChecked: a batch of reservations brings back the next snapshot, and
+// the next call plans on it (here however late it comes) only if nothing moved since. A
+// better item enqueued by another controller, or an agent made ready there, is seen.
+func TestPrefetchedViewIsChecked(t *testing.T) {
+	ctx := context.Background()
+	zh := map[acd.SkillName]acd.Level{"zh": 3}
+	consult := func(id acd.ItemID) acd.Item {
+		return acd.Item{ID: id, Kind: acd.KindCall, Queue: "bulk", Class: acd.ClassConsult, Language: "zh"}
+	}
+	tests := []struct {
+		name string
+		// meanwhile runs on another controller between the two ReserveBest calls.
+		meanwhile      func(t *testing.T, other acd.Store)
+		wantItem       acd.ItemID
+		wantAgent      acd.AgentID
+		wantRoundTrips int64
+		secondSkills   map[acd.SkillName]acd.Level
+	}{
+		{
+			name:           "nothing moved: one round trip",
+			meanwhile:      func(*testing.T, acd.Store) {},
+			wantItem:       "c2",
+			wantAgent:      "a2",
+			wantRoundTrips: 1,
+			secondSkills:   zh,
+		},
+		{
+			name: "a complaint arrived: it goes first",
+			meanwhile: func(t *testing.T, other acd.Store) {
+				it := consult("k1")
+				it.Class = acd.ClassComplaint
+				if _, err := other.Enqueue(ctx, it); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantItem:       "k1",
+			wantAgent:      "a2",
+			wantRoundTrips: 2, // the guarded commit fails and brings the present back
+			secondSkills:   zh,
+		},
+		{
+			name: "an agent was made ready: the view without one is not trusted",
+			meanwhile: func(t *testing.T, other acd.Store) {
+				if _, err := other.Login(ctx, acd.Agent{ID: "a3", Skills: zh}, acd.StateReady, ""); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantItem:       "c2",
+			wantAgent:      "a3",
+			wantRoundTrips: 2,                                    // the view's plan is empty: a fresh snapshot, then the commit
+			secondSkills:   map[acd.SkillName]acd.Level{"en": 3}, // a2 cannot take c2
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := newTestPrefix(t)
+			clock := acdtest.NewClock(acdtest.Epoch)
+			r, err := acd.NewRouter(acdtest.Config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			rdb, rts := countingClient(t)
+			b := newBackend(rdb, prefix, r)
+			b.fresh = time.Hour
+			s := engine.New(b, r, clock)
+			other := New(plainClient(t), prefix, r, clock)
+			for _, a := range []acd.Agent{{ID: "a1", Skills: zh}, {ID: "a2", Skills: tc.secondSkills}} {
+				if _, err := other.Login(ctx, a, acd.StateReady, ""); err != nil {
+					t.Fatal(err)
+				}
+				clock.Advance(time.Second)
+			}
+			for _, id := range []acd.ItemID{"c1", "c2"} {
+				if _, err := other.Enqueue(ctx, consult(id)); err != nil {
+					t.Fatal(err)
+				}
+				clock.Advance(time.Second)
+			}
+			rs, err := s.ReserveBest(ctx, 1)
+			if err != nil || len(rs) != 1 || rs[0].Item.ID != "c1" || rs[0].Agent != "a1" {
+				t.Fatalf("first: %+v, %v", rs, err)
+			}
+			tc.meanwhile(t, other)
+			n := rts.Load()
+			rs, err = s.ReserveBest(ctx, 1)
+			if err != nil || len(rs) != 1 || rs[0].Item.ID != tc.wantItem || rs[0].Agent != tc.wantAgent {
+				t.Fatalf("second: %+v, %v; want %s for %s", rs, err, tc.wantItem, tc.wantAgent)
+			}
+			if got := rts.Load() - n; got != tc.wantRoundTrips {
+				t.Errorf("second took %d round trips, want %d", got, tc.wantRoundTrips)
+			}
+		})
+	}
+}
+
+func plainClient(t *testing.T) *redis.Client {
+	t.Helper()
+	u := os.Getenv("HOTLINE_REDIS_URL")
+	if u == "" {
+		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
+	}
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatalf("HOTLINE_REDIS_URL: %v", err)
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// countingClient is a client that counts its round trips (commands and pipelines).
+func countingClient(t *testing.T) (*redis.Client, *atomic.Int64) {
+	c := plainClient(t)
+	h := &countHook{}
+	c.AddHook(h)
+	return c, &h.n
+}
+
+type countHook struct{ n atomic.Int64 }
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// newTestPrefix returns a key prefix of this test's own, deleted when the test ends.
+func newTestPrefix(t *testing.T) string {
+	prefix := "hotline-test-acd-" + rand.Text()[:12]
+	c := plainClient(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ks, err := c.Keys(ctx, "{"+prefix+"}*").Result()
+		if err == nil && len(ks) > 0 {
+			err = c.Unlink(ctx, ks...).Err()
+		}
+		if err != nil {
+			t.Logf("clean up %s: %v", prefix, err)
+		}
+	})
+	return prefix
+}
