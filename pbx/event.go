@@ -138,6 +138,10 @@ type Event struct {
 	// Target is "channel:<id>" or "bridge:<id>", the subscription this event
 	// was routed to.
 	Target string
+
+	// Received is when the event's frame arrived from Asterisk, by our clock (Time is
+	// Asterisk's, in whole milliseconds). Zero for events the adapter made itself.
+	Received time.Time
 }
 
 // ChannelTarget and BridgeTarget build routing keys in ARI's target_uri form.

@@ -46,7 +46,13 @@ func KnownEventTypes() []string {
 // would crash the process. reason is empty when the frame may pass.
 // reachesBus says whether the library's bus will hand the event to a
 // subscriber: it only delivers events that carry at least one key.
+//
+// Every event passes through here, so the usual case costs one decode, the library's own;
+// only a frame it rejects is looked at again, to say why.
 func inspect(frame []byte) (typ, reason string, reachesBus bool) {
+	if e, err := ari.DecodeEvent(frame); err == nil && e != nil && knownEventTypes[e.GetType()] {
+		return e.GetType(), "", len(e.Keys()) > 0
+	}
 	var head struct {
 		Type string `json:"type"`
 	}
@@ -56,9 +62,5 @@ func inspect(frame []byte) (typ, reason string, reachesBus bool) {
 	if !knownEventTypes[head.Type] {
 		return head.Type, dropUnknownType, false
 	}
-	e, err := ari.DecodeEvent(frame)
-	if err != nil || e == nil {
-		return head.Type, dropUndecodable, false
-	}
-	return head.Type, "", len(e.Keys()) > 0
+	return head.Type, dropUndecodable, false
 }

@@ -3,10 +3,13 @@ package pbx
 import "sync"
 
 // mailbox is an unbounded FIFO drained by its own goroutine into out, so the
-// dispatcher never waits for a slow reader: one call's slowness stays its own.
+// dispatcher never waits for a slow reader: one call's slowness stays its own. When the
+// reader is already waiting and nothing is queued, put hands the item over itself: one
+// goroutine wake-up fewer on every event's way to its call.
 type mailbox[T any] struct {
 	mu      sync.Mutex
 	items   []T
+	holding bool // run has taken an item from items and not handed it over yet
 	closing bool // no more puts; out closes once drained
 	wake    chan struct{}
 	stop    chan struct{} // closed by abandon: deliver nothing more
@@ -26,6 +29,15 @@ func (m *mailbox[T]) put(v T) bool {
 	if m.closing {
 		m.mu.Unlock()
 		return false
+	}
+	if len(m.items) == 0 && !m.holding {
+		// Nothing is ahead of v. out is open: run closes it only after closing is set.
+		select {
+		case m.out <- v:
+			m.mu.Unlock()
+			return true
+		default:
+		}
 	}
 	m.items = append(m.items, v)
 	m.mu.Unlock()
@@ -65,12 +77,16 @@ func (m *mailbox[T]) run() {
 			var zero T
 			m.items[0] = zero
 			m.items = m.items[1:]
+			m.holding = true
 			m.mu.Unlock()
 			select {
 			case m.out <- v:
 			case <-m.stop:
 				return
 			}
+			m.mu.Lock()
+			m.holding = false
+			m.mu.Unlock()
 			continue
 		}
 		closing := m.closing

@@ -142,6 +142,19 @@ func (c *Client) StopPlayback(ctx context.Context, playbackID string) error {
 	})
 }
 
+// StopAndPlay is a barge-in: it stops playback stopID and plays media on channelID, the
+// two requests in flight at once, and returns when both are answered. Asterisk queues a
+// channel's play behind the playback the channel is running, so whichever request it takes
+// first, the new playback starts once the old one has stopped (PlaybackFinished, then
+// PlaybackStarted), as after a stop and a play made one after the other. stopErr is the
+// stop's (ErrNotFound: it had just ended), err the play's.
+func (c *Client) StopAndPlay(ctx context.Context, stopID, channelID, media, playbackID string) (id string, stopErr, err error) {
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.StopPlayback(ctx, stopID) }()
+	id, err = c.Play(ctx, channelID, media, playbackID)
+	return id, <-stopped, err
+}
+
 // RecordOptions configures a live recording.
 type RecordOptions struct {
 	Name        string        // stored recording name; required

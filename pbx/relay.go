@@ -34,8 +34,12 @@ type relay struct {
 	down     *websocket.Conn // the library's socket, nil while it is away
 	queue    []queued        // frames waiting for the library
 	inflight int             // bus-bound frames written, not yet seen by our subscriber
-	credit   chan struct{}   // signalled when inflight drops
-	attached chan struct{}   // closed when the first library socket attaches
+	// arrivals holds, oldest first, when each of the inflight frames arrived from
+	// Asterisk: the library delivers them in order, so delivered pops the time of the
+	// event our subscriber just got.
+	arrivals []time.Time
+	credit   chan struct{} // signalled when inflight drops
+	attached chan struct{} // closed when the first library socket attaches
 	once     sync.Once
 	wake     chan struct{}
 
@@ -57,6 +61,7 @@ const busWindow = 50
 type queued struct {
 	frame      []byte
 	reachesBus bool
+	at         time.Time // when it arrived from Asterisk
 }
 
 // maxReplacedDelay caps the escalating wait after repeated ApplicationReplaced.
@@ -129,6 +134,7 @@ func (r *relay) serveLibrary(w http.ResponseWriter, req *http.Request) {
 	}
 	r.down = conn
 	r.inflight = 0 // a new library socket: whatever was in flight is gone
+	r.arrivals = r.arrivals[:0]
 	r.mu.Unlock()
 	r.once.Do(func() { close(r.attached) })
 	r.poke()
@@ -155,6 +161,47 @@ func (r *relay) poke() {
 	}
 }
 
+// forward passes a frame on to the library. When nothing is queued ahead of the frame and
+// the library has room (fewer than busWindow frames unread, which the loopback socket's
+// buffer holds without blocking), the pump writes it itself, saving a goroutine wake-up on
+// every event's way; otherwise it queues it for writeLoop.
+func (r *relay) forward(q queued) {
+	r.mu.Lock()
+	conn := r.down
+	if conn == nil || len(r.queue) > 0 || (q.reachesBus && r.inflight >= busWindow) {
+		r.mu.Unlock()
+		r.enqueue(q)
+		return
+	}
+	if q.reachesBus {
+		r.inflight++ // before the write, as in writeLoop
+		r.arrivals = append(r.arrivals, q.at)
+	}
+	r.mu.Unlock()
+	_ = conn.SetWriteDeadline(time.Now().Add(r.cfg.WriteTimeout))
+	if err := conn.WriteMessage(websocket.TextMessage, q.frame); err != nil {
+		r.writeFailed(conn, q, err)
+		r.enqueue(q) // for the library's next socket
+	}
+}
+
+// writeFailed undoes the accounting of a frame whose write failed and drops the socket.
+func (r *relay) writeFailed(conn *websocket.Conn, q queued, err error) {
+	r.mu.Lock()
+	if q.reachesBus && r.inflight > 0 {
+		r.inflight--
+		if n := len(r.arrivals); n > 0 { // ours is the newest, unless a new socket reset them
+			r.arrivals = r.arrivals[:n-1]
+		}
+	}
+	if r.down == conn {
+		r.down = nil
+	}
+	r.mu.Unlock()
+	_ = conn.Close()
+	r.log.Warn("pbx relay: write to library failed", "err", err)
+}
+
 func (r *relay) enqueue(q queued) {
 	r.mu.Lock()
 	if len(r.queue) >= maxQueued {
@@ -169,20 +216,28 @@ func (r *relay) enqueue(q queued) {
 	r.poke()
 }
 
-// delivered is called by our bus subscriber for every event it receives.
-func (r *relay) delivered() {
+// delivered is called by our bus subscriber for every event it receives; it returns when
+// that event's frame arrived from Asterisk (zero if not known).
+func (r *relay) delivered() (arrived time.Time) {
 	r.mu.Lock()
 	if r.inflight > 0 {
 		r.inflight--
+	}
+	if len(r.arrivals) > 0 {
+		arrived = r.arrivals[0]
+		r.arrivals = r.arrivals[1:]
 	}
 	r.mu.Unlock()
 	select {
 	case r.credit <- struct{}{}:
 	default:
 	}
+	return arrived
 }
 
-// writeLoop is the only writer on the library's socket (gorilla allows one).
+// writeLoop writes the queued frames to the library's socket. gorilla allows one writer:
+// forward writes only while nothing is queued, writeLoop only while something is, and the
+// pump that runs forward is the only one to queue.
 func (r *relay) writeLoop(ctx context.Context) {
 	for {
 		select {
@@ -209,25 +264,19 @@ func (r *relay) writeLoop(ctx context.Context) {
 				continue
 			}
 			if q.reachesBus {
+				// Counted before the write: the library may deliver it before we
+				// get the lock back.
 				r.inflight++
+				r.arrivals = append(r.arrivals, q.at)
 			}
 			r.mu.Unlock()
 			_ = conn.SetWriteDeadline(time.Now().Add(r.cfg.WriteTimeout))
-			err := conn.WriteMessage(websocket.TextMessage, q.frame)
-			r.mu.Lock()
-			if err != nil {
+			if err := conn.WriteMessage(websocket.TextMessage, q.frame); err != nil {
 				// The frame stays queued for the library's next socket.
-				if q.reachesBus && r.inflight > 0 {
-					r.inflight--
-				}
-				if r.down == conn {
-					r.down = nil
-				}
-				r.mu.Unlock()
-				_ = conn.Close()
-				r.log.Warn("pbx relay: write to library failed", "err", err)
+				r.writeFailed(conn, q, err)
 				break
 			}
+			r.mu.Lock()
 			r.queue[0] = queued{}
 			r.queue = r.queue[1:]
 			r.mu.Unlock()
@@ -367,6 +416,7 @@ func (r *relay) pump(ctx context.Context, conn *websocket.Conn) error {
 		if err != nil {
 			return err
 		}
+		at := time.Now()
 		alive()
 		typ, reason, reachesBus := inspect(frame)
 		label := typ
@@ -384,6 +434,6 @@ func (r *relay) pump(ctx context.Context, conn *websocket.Conn) error {
 			// and Asterisk keeps the socket open but silent: act here.
 			return errReplaced
 		}
-		r.enqueue(queued{frame: frame, reachesBus: reachesBus})
+		r.forward(queued{frame: frame, reachesBus: reachesBus, at: at})
 	}
 }

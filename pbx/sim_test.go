@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -236,6 +237,49 @@ func TestStopPlayback(t *testing.T) {
 	until(t, ctx, in.Events, pbx.PlaybackStarted, nil)
 	if fin := until(t, ctx, in.Events, pbx.PlaybackFinished, nil); fin.PlaybackState != "failed" {
 		t.Errorf("missing media finished %q, want failed", fin.PlaybackState)
+	}
+}
+
+// Barge-in with both requests in flight at once: whichever the PBX takes first, the old
+// playback finishes before the new one starts, and a stop that comes too late is a 404
+// that does not keep the new prompt from playing. Events say when they were received.
+func TestStopAndPlay(t *testing.T) {
+	ctx := deadline(t)
+	r := newRig(t, ctx, nil)
+	_, in := r.call(t, ctx, "")
+	if err := r.c.Answer(ctx, in.Channel.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.c.Play(ctx, in.Channel.ID, "sound:hotline-beep", "swap-0"); err != nil {
+		t.Fatal(err)
+	}
+	until(t, ctx, in.Events, pbx.PlaybackStarted, nil)
+	for i := 1; i <= 20; i++ {
+		old, next := fmt.Sprintf("swap-%d", i-1), fmt.Sprintf("swap-%d", i)
+		id, stopErr, err := r.c.StopAndPlay(ctx, old, in.Channel.ID, "sound:hotline-beep", next)
+		if err != nil || stopErr != nil || id != next {
+			t.Fatalf("swap %d: id %q, stop %v, play %v", i, id, stopErr, err)
+		}
+		var got []string
+		for len(got) < 2 {
+			ev := recv(t, ctx, in.Events.Events(), "the swap's events")
+			// Received is our clock when the frame came in: after Asterisk's timestamp
+			// (whole milliseconds), before we got the event.
+			if ev.Received.IsZero() || ev.Received.Before(ev.Time) || ev.Received.After(time.Now()) {
+				t.Errorf("%s at %v received at %v", ev.Type, ev.Time, ev.Received)
+			}
+			if ev.Type == pbx.PlaybackStarted || ev.Type == pbx.PlaybackFinished {
+				got = append(got, string(ev.Type)+":"+ev.PlaybackID)
+			}
+		}
+		want := []string{"PlaybackFinished:" + old, "PlaybackStarted:" + next}
+		if !slices.Equal(got, want) {
+			t.Fatalf("swap %d: events %v, want %v", i, got, want)
+		}
+	}
+	_, stopErr, err := r.c.StopAndPlay(ctx, "swap-0", in.Channel.ID, "sound:hotline-beep", "swap-late")
+	if err != nil || !errors.Is(stopErr, pbx.ErrNotFound) {
+		t.Fatalf("late stop: stop %v (want ErrNotFound), play %v", stopErr, err)
 	}
 }
 

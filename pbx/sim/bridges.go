@@ -201,6 +201,7 @@ func (s *Server) enterBridge(b *bridge, ch *channel) {
 	if ch.leg != nil {
 		b.mb.Add(ch.leg)
 	}
+	s.noteBridge(b, ch, true)
 	s.emitChTo(unionApps(ch.apps, b.apps), ch, "ChannelEnteredBridge", kv{"bridge", b.json()})
 }
 
@@ -279,6 +280,7 @@ func (s *Server) leaveBridge(ch *channel) {
 	if ch.leg != nil {
 		b.mb.Remove(ch.leg)
 	}
+	s.noteBridge(b, ch, false)
 	s.emitChTo(unionApps(ch.apps, b.apps), ch, "ChannelLeftBridge", kv{"bridge", b.json()})
 }
 

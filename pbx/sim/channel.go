@@ -323,6 +323,9 @@ func (s *Server) stopChannelMedia(ch *channel, by hangupBy) {
 		}
 	}
 	ch.playQueue = nil
+	if ch.party != nil {
+		ch.party.promptChanged(0)
+	}
 }
 
 // answer answers a channel; ChannelStateChange only if it was not up.

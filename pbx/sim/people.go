@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hotline/audio"
@@ -49,6 +50,9 @@ type Call struct {
 	answeredCh chan struct{}
 	doneCh     chan struct{}
 	promptWake chan struct{}
+	// prompts is how many playbacks the party's channel has queued, kept by the server
+	// under its lock, so that a party waiting for a prompt's end never takes that lock.
+	prompts atomic.Int32
 
 	mu      sync.Mutex
 	res     CallResult
@@ -183,7 +187,10 @@ func (c *Call) setRinging(on bool) {
 	c.mu.Unlock()
 }
 
-func (c *Call) promptChanged() {
+// promptChanged records that the party's channel has queued playbacks (the one playing
+// included) and wakes the party if it waits for a prompt. Caller holds s.mu.
+func (c *Call) promptChanged(queued int) {
+	c.prompts.Store(int32(queued))
 	select {
 	case c.promptWake <- struct{}{}:
 	default:
@@ -277,17 +284,13 @@ func (c *Call) runSteps() {
 // waitPrompt waits for a prompt to be playing (up to 2 s) and then for the
 // channel's playback queue to empty.
 // promptPoll is a safety net only: a party is woken when a prompt is queued on its channel
-// and when one ends. Polling often would take the server lock thousands of times a second
-// with hundreds of callers waiting, and slow every ARI request down.
+// and when one ends. The party reads its channel's queue length from an atomic the server
+// keeps: hundreds of callers waiting for prompts took the server lock thousands of times a
+// second, and every ARI request and event waited behind them.
 const promptPoll = 250 * time.Millisecond
 
 func (c *Call) waitPrompt(ctx context.Context) error {
-	busy := func() bool {
-		c.s.mu.Lock()
-		defer c.s.mu.Unlock()
-		ch := c.s.channels[c.chanID]
-		return ch != nil && len(ch.playQueue) > 0
-	}
+	busy := func() bool { return c.prompts.Load() > 0 }
 	deadline := time.NewTimer(2 * time.Second)
 	defer deadline.Stop()
 	for !busy() {
@@ -361,7 +364,8 @@ func (s *Server) Call(ctx context.Context, spec CallSpec) (*Call, error) {
 	if s.closed {
 		return nil, errors.New("place call: server closed")
 	}
-	if spec.To != s.cfg.Exten {
+	app, known := s.stasisApp(spec.To)
+	if !known {
 		// No such extension: the INVITE is refused before a channel exists.
 		c := &Call{s: s, answeredCh: make(chan struct{}), doneCh: make(chan struct{}), promptWake: make(chan struct{}, 1), from: spec.From, to: spec.To}
 		s.calls = append(s.calls, c)
@@ -380,18 +384,18 @@ func (s *Server) Call(ctx context.Context, spec CallSpec) (*Call, error) {
 	ch.leg = s.engine.NewLeg(ch.id)
 	c := s.newParty(ch, steps, spec.Listen)
 	c.from, c.to = spec.From, spec.To
-	ch.dialplan = dialplanJSON{Context: s.cfg.Context, Exten: s.cfg.Exten, Priority: 2, AppName: "Stasis", AppData: s.cfg.App}
-	if !s.appActive(s.cfg.App) {
+	ch.dialplan = dialplanJSON{Context: s.cfg.Context, Exten: spec.To, Priority: 2, AppName: "Stasis", AppData: app}
+	if !s.appActive(app) {
 		// "Stasis app 'hotline' not active": STASISSTATUS=FAILED, the
 		// dialplan goes on to Hangup() and the caller gets 603 Decline.
 		s.failedStasis.Add(1)
-		s.log.Warn("Stasis app not active", "app", s.cfg.App, "channel", ch.name)
+		s.log.Warn("Stasis app not active", "app", app, "channel", ch.name)
 		ch.vars["STASISSTATUS"] = "FAILED"
 		s.destroyQuietly(ch)
 		c.declined(603, 16)
 		return c, nil
 	}
-	s.enterStasis(ch, s.cfg.App, nil)
+	s.enterStasis(ch, app, nil)
 	return c, nil
 }
 

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -26,6 +28,10 @@ type playback struct {
 	first, repeat                            []int16 // tones: played first, then repeat looped (nil: silence)
 	loop                                     bool    // tones play until stopped
 	gen                                      int     // audio generation, bumped on restart
+	// over is set, under Server.mu, once the playback has finished or been dropped: the
+	// callbacks its audio still makes (the engine's done after a stop, the timer after the
+	// engine's end) return without taking the server lock.
+	over atomic.Bool
 }
 
 func (pb *playback) json() playbackJSON {
@@ -101,6 +107,44 @@ type cachedWAV struct {
 	samples []int16
 	size    int64
 	mod     time.Time
+	parts   [][]int16 // a join's parts (joinSamples); nil for a file
+}
+
+// joinSamples returns parts one after another. A prompt made of several sounds (the
+// welcome and its notice) is played for every caller: the join is kept, under a key no
+// file path can have, while its parts are the same cached samples, so it is not copied
+// again under the server lock each time. Caller holds s.mu.
+func (s *Server) joinSamples(medias []string, lang string, parts [][]int16) []int16 {
+	key := "\x00join\x00" + lang + "\x00" + strings.Join(medias, ",")
+	if c, ok := s.wavCache[key]; ok && sameParts(c.parts, parts) {
+		return c.samples
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]int16, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	if len(s.wavCache) > 256 {
+		clear(s.wavCache)
+	}
+	s.wavCache[key] = cachedWAV{samples: out, parts: parts}
+	return out
+}
+
+// sameParts reports whether a and b are the same slices of the same arrays.
+func sameParts(a, b [][]int16) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) || unsafe.SliceData(a[i]) != unsafe.SliceData(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // toneFreqs names Asterisk's indications.conf tones (us zone).
@@ -283,7 +327,7 @@ func (s *Server) queueChannelPlayback(w http.ResponseWriter, p params) (playback
 		s.startPlayback(pb)
 	}
 	if ch.party != nil {
-		ch.party.promptChanged()
+		ch.party.promptChanged(len(ch.playQueue))
 	}
 	return queued, true
 }
@@ -343,6 +387,7 @@ func (s *Server) startPlayback(pb *playback) {
 	pb.state = "playing"
 	s.send(pb.apps(), "PlaybackStarted", kv{"playback", pb.json()})
 	var samples []int16
+	var parts [][]int16
 	for _, m := range pb.medias {
 		smp, rep, loop, err := s.resolveMedia(m, pb.language)
 		if errors.Is(err, errUnknownScheme) {
@@ -366,15 +411,19 @@ func (s *Server) startPlayback(pb *playback) {
 			}
 			break
 		}
-		if len(pb.medias) == 1 {
-			// One prompt: play the cached samples without copying them (a copy of a
-			// long prompt, made under the server lock, was most of a play's cost). The
-			// capacity is clipped so that nothing can ever append into the cache.
-			samples = smp[:len(smp):len(smp)]
-			break
-		}
-		samples = append(samples, smp...)
+		parts = append(parts, smp)
 	}
+	switch {
+	case pb.loop:
+	case len(parts) == 1:
+		// One prompt: play the cached samples without copying them (a copy of a
+		// long prompt, made under the server lock, was most of a play's cost).
+		samples = parts[0]
+	default:
+		samples = s.joinSamples(pb.medias, pb.language, parts)
+	}
+	// The capacity is clipped so that nothing can ever append into a cache.
+	samples = samples[:len(samples):len(samples)]
 	pb.samples, pb.first = samples, samples
 	s.playAudio(pb)
 }
@@ -385,6 +434,9 @@ func (s *Server) playAudio(pb *playback) {
 	pb.gen++
 	gen := pb.gen
 	done := func(stopped bool) {
+		if pb.over.Load() {
+			return
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if pb.gen != gen || pb.state != "playing" {
@@ -428,6 +480,7 @@ func (s *Server) finishPlayback(pb *playback, state string) {
 		return
 	}
 	pb.state = state
+	pb.over.Store(true)
 	if pb.stop != nil {
 		pb.stop()
 	}
@@ -438,6 +491,7 @@ func (s *Server) finishPlayback(pb *playback, state string) {
 
 // dropPlayback forgets pb and starts the next one in its queue.
 func (s *Server) dropPlayback(pb *playback) {
+	pb.over.Store(true)
 	delete(s.playbacks, pb.id)
 	var next *playback
 	if ch := pb.ch; ch != nil && len(ch.playQueue) > 0 && ch.playQueue[0] == pb {
@@ -456,7 +510,7 @@ func (s *Server) dropPlayback(pb *playback) {
 		s.startPlayback(next)
 	}
 	if pb.ch != nil && pb.ch.party != nil {
-		pb.ch.party.promptChanged()
+		pb.ch.party.promptChanged(len(pb.ch.playQueue))
 	}
 }
 
@@ -501,6 +555,9 @@ func (s *Server) removeQueued(pb *playback) {
 	}
 	if pb.ch != nil {
 		pb.ch.playQueue = remove(pb.ch.playQueue)
+		if pb.ch.party != nil {
+			pb.ch.party.promptChanged(len(pb.ch.playQueue))
+		}
 	}
 	if pb.br != nil {
 		pb.br.playbacks = remove(pb.br.playbacks)

@@ -73,6 +73,9 @@ type Config struct {
 	// Context and Exten are the dialplan's context and the hotline number.
 	// Default "hotline" and "12315".
 	Context, Exten string
+	// Extensions are more numbers in Context, each sent to its own Stasis app
+	// (number -> app): several controllers on one PBX, one app name each.
+	Extensions map[string]string
 	// Language is the default channel language. Default "en".
 	Language string
 	// SoundsDir holds prompts: sound:NAME resolves to
@@ -154,6 +157,9 @@ type Server struct {
 	nextSnoop   int64
 	nextLocal   int64
 	closed      bool
+
+	// bridgeHistory (history.go) is guarded by mu.
+	bridgeHistory []BridgeEvent
 
 	failedStasis atomic.Int64
 
