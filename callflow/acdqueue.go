@@ -64,6 +64,11 @@ type ACDConfig struct {
 	// released with the agent not ready (reason ReasonCallbackTask), so that the task is
 	// not reserved over and over; the desk makes the agent ready again.
 	Callbacks func(ctx context.Context, r acd.Reservation)
+	// Bus carries reservations between the controllers sharing the store: a reservation
+	// for a call another controller enqueued is published on it, and this controller takes
+	// from it the reservations of its own calls. Nil (one controller): such a reservation
+	// is released at once.
+	Bus ReservationBus
 	// Clock is the store's clock: waits and relaxation are reviewed with it. Default
 	// acd.SystemClock.
 	Clock  acd.Clock
@@ -74,9 +79,10 @@ type ACDConfig struct {
 // call goroutine a Ticket: the goroutine keeps the caller waiting and carries out every
 // step (ringing, bridging, hanging up). Run is the dispatcher: it reserves agents for
 // waiting items in batches and delivers each reservation to the goroutine that owns the
-// item, through an in-process channel keyed by item id. Items enqueued by another
-// controller are not delivered here: their reservations are released (cross-controller
-// delivery would need pub/sub, e.g. Redis, keyed by item id).
+// item, through an in-process channel keyed by item id. A reservation for an item enqueued
+// by another controller goes on the Bus, where the controller that owns the item takes it;
+// one that nobody takes (its call ended meanwhile, its controller is gone) lapses in the
+// store after acd.Config.ReserveTimeout (Expire), and the agent is ready again.
 type ACDQueue struct {
 	cfg ACDConfig
 	log *slog.Logger
@@ -85,7 +91,27 @@ type ACDQueue struct {
 
 	mu      sync.Mutex
 	waiters map[acd.ItemID]chan acd.Reservation
+
+	// overflow takes emergencies that waited to the queue's maximum (SetEmergencyOverflow).
+	overflow EmergencyOverflow
+	// bonus is the extra head start of an emergency enqueued now (SetEmergencyBonus).
+	bonus func() time.Duration
 }
+
+// SetEmergencyBonus sets the extra head start an emergency gets when it is enqueued:
+// incident mode's boost (incident.Watcher.EmergencyBonus). Call it before Run.
+func (q *ACDQueue) SetEmergencyBonus(f func() time.Duration) { q.bonus = f }
+
+// EmergencyOverflow takes an emergency that waited in the agents' queue to its maximum
+// wait: the duty officers are called instead of the caller being sent to voicemail
+// (EmergencyDesk).
+type EmergencyOverflow interface {
+	EscalateWaiting(ctx context.Context, o Offer) (*EscalationTicket, error)
+}
+
+// SetEmergencyOverflow sets who takes emergencies at their maximum wait; call it before
+// Run.
+func (q *ACDQueue) SetEmergencyOverflow(o EmergencyOverflow) { q.overflow = o }
 
 // NewACDQueue checks cfg and returns the queue; start its dispatcher with Run.
 func NewACDQueue(cfg ACDConfig) (*ACDQueue, error) {
@@ -169,7 +195,11 @@ func (q *ACDQueue) Offer(ctx context.Context, o Offer) (QueueResult, error) {
 	q.mu.Lock()
 	q.waiters[acd.ItemID(o.ChannelID)] = ch
 	q.mu.Unlock()
-	it, err := q.cfg.Store.Enqueue(ctx, itemOf(o))
+	item := itemOf(o)
+	if item.Class == acd.ClassEmergency && q.bonus != nil {
+		item.HeadStartBonus = q.bonus()
+	}
+	it, err := q.cfg.Store.Enqueue(ctx, item)
 	if err != nil {
 		q.forget(acd.ItemID(o.ChannelID))
 		if errors.Is(err, acd.ErrQueueFull) {
@@ -196,9 +226,28 @@ func (q *ACDQueue) Kick() {
 	}
 }
 
+// ReservationBus carries reservations between the controllers that share a distributor
+// (acd/redisbus: Redis pub/sub). Delivery is at most once: a reservation lost on the way
+// lapses in the store.
+type ReservationBus interface {
+	// Publish sends r to every controller subscribed.
+	Publish(ctx context.Context, r acd.Reservation) error
+	// Subscribe returns, once the subscription is in place, the reservations any
+	// controller publishes from then on. The channel is closed when ctx ends.
+	Subscribe(ctx context.Context) (<-chan acd.Reservation, error)
+}
+
 // Run dispatches until ctx ends: on every kick and tick it reserves agents, and on every
-// tick it makes the store's timed transitions (Expire).
+// tick it makes the store's timed transitions (Expire). With a Bus it also takes the
+// reservations other controllers make for this controller's calls.
 func (q *ACDQueue) Run(ctx context.Context) error {
+	if q.cfg.Bus != nil {
+		in, err := q.cfg.Bus.Subscribe(ctx)
+		if err != nil {
+			return fmt.Errorf("acd: subscribe to the reservation bus: %w", err)
+		}
+		go q.takeFromBus(ctx, in)
+	}
 	t := time.NewTicker(q.cfg.Tick)
 	defer t.Stop()
 	for {
@@ -263,19 +312,70 @@ func (q *ACDQueue) deliver(ctx context.Context, r acd.Reservation) {
 		}
 		return
 	}
+	switch q.handOver(r) {
+	case handedOver:
+		return
+	case notOurs:
+		if q.cfg.Bus != nil {
+			err := q.cfg.Bus.Publish(ctx, r)
+			if err == nil {
+				return
+			}
+			q.log.Error("acd: publish reservation failed", "call", r.Item.ID, "agent", r.Agent, "err", err)
+		}
+		q.log.Warn("acd: reservation for an item nobody here owns; released", "call", r.Item.ID, "agent", r.Agent)
+	case busy:
+		q.log.Warn("acd: second reservation for a call that has one; released", "call", r.Item.ID, "agent", r.Agent)
+	}
+	q.release(ctx, r)
+}
+
+func (q *ACDQueue) release(ctx context.Context, r acd.Reservation) {
+	if _, err := q.cfg.Store.Release(ctx, r, acd.StateReady, ""); err != nil && !errors.Is(err, acd.ErrStateConflict) {
+		q.log.Error("acd: release failed", "call", r.Item.ID, "agent", r.Agent, "err", err)
+	}
+}
+
+// handOverResult says what became of a reservation offered to this controller's calls.
+type handOverResult int
+
+const (
+	handedOver handOverResult = iota + 1 // the call goroutine has it
+	notOurs                              // no call of this controller waits for that item
+	busy                                 // the call has a reservation it has not taken yet
+)
+
+// handOver gives r to the goroutine of its item if that call is this controller's.
+func (q *ACDQueue) handOver(r acd.Reservation) handOverResult {
 	q.mu.Lock()
 	ch := q.waiters[r.Item.ID]
 	q.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- r:
-			return
-		default: // the goroutine has one it has not taken yet: never two
-		}
+	if ch == nil {
+		return notOurs
 	}
-	q.log.Warn("acd: reservation for an item nobody here owns; released", "call", r.Item.ID, "agent", r.Agent)
-	if _, err := q.cfg.Store.Release(ctx, r, acd.StateReady, ""); err != nil && !errors.Is(err, acd.ErrStateConflict) {
-		q.log.Error("acd: release failed", "call", r.Item.ID, "agent", r.Agent, "err", err)
+	select {
+	case ch <- r:
+		return handedOver
+	default: // never two
+		return busy
+	}
+}
+
+// takeFromBus hands this controller's calls the reservations published on the bus (every
+// controller's, its own included); the others are another controller's business.
+func (q *ACDQueue) takeFromBus(ctx context.Context, in <-chan acd.Reservation) {
+	for r := range in {
+		if r.Item.Kind != acd.KindCall {
+			continue
+		}
+		switch q.handOver(r) {
+		case handedOver:
+			q.log.Debug("acd: reservation taken from the bus", "call", r.Item.ID, "agent", r.Agent)
+		case busy:
+			q.log.Warn("acd: second reservation for a call that has one; released", "call", r.Item.ID, "agent", r.Agent)
+			q.release(ctx, r)
+		case notOurs:
+		}
 	}
 }
 

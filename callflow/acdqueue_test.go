@@ -161,3 +161,37 @@ func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h recordHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestEmergencyBonusAtEnqueue: while incident mode is on, an emergency enqueued now gets
+// the extra head start; other calls do not.
+func TestEmergencyBonusAtEnqueue(t *testing.T) {
+	cfg := acd.DefaultConfig()
+	router, err := acd.NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memstore.New(router, acd.SystemClock{})
+	q, err := NewACDQueue(ACDConfig{Store: store, ACD: cfg, Line: SIPLine{}, Bridges: &pbx.Client{}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.SetEmergencyBonus(func() time.Duration { return 24 * time.Hour })
+	ctx := context.Background()
+	for _, tc := range []struct {
+		id    string
+		queue string
+		pri   ivr.Priority
+		want  time.Duration
+	}{
+		{"e1", "emergency", ivr.PriorityEmergency, 24 * time.Hour},
+		{"c1", "general", ivr.PriorityComplaint, 0},
+	} {
+		if _, err := q.Offer(ctx, Offer{ChannelID: tc.id, Queue: tc.queue, Priority: tc.pri}); err != nil {
+			t.Fatal(err)
+		}
+		it, err := store.Item(ctx, acd.ItemID(tc.id))
+		if err != nil || it.HeadStartBonus != tc.want {
+			t.Errorf("%s: bonus %s (%v), want %s", tc.id, it.HeadStartBonus, err, tc.want)
+		}
+	}
+}

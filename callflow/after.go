@@ -38,6 +38,7 @@ func (c *call) afterMenu(ctx context.Context) {
 func (c *call) offer(ctx context.Context, o Offer, node ivr.NodeID) {
 	c.ensureCase()
 	o.ChannelID, o.CaseID, o.CaseNumber, o.CallerID, o.At = c.id, c.caseID, c.number, c.caller, c.now()
+	c.markQueued(o)
 	if o.Emergency && c.caseID != 0 {
 		// Written at once: the emergency must be on the trail even if nothing else is.
 		wctx, cancel := c.opCtx()
@@ -51,7 +52,8 @@ func (c *call) offer(ctx context.Context, o Offer, node ivr.NodeID) {
 	qctx, cancel := c.opCtx()
 	res, err := c.r.cfg.Queue.Offer(qctx, o)
 	cancel()
-	if err == nil && res.Decision != DecideVoicemail && (res.Decision != DecideWait || res.Wait == nil) {
+	if err == nil && res.Decision != DecideVoicemail && (res.Decision != DecideWait || res.Wait == nil) &&
+		(res.Decision != DecideEscalate || res.Escalation == nil) {
 		err = errors.New("unknown decision " + res.Decision.String())
 	}
 	if err != nil {
@@ -63,6 +65,10 @@ func (c *call) offer(ctx context.Context, o Offer, node ivr.NodeID) {
 	c.log.Info("callflow: queue decided", "queue", o.Queue, "emergency", o.Emergency, "decision", res.Decision.String(), "reason", res.Reason)
 	if res.Decision == DecideWait {
 		c.waitForAgent(ctx, res.Wait)
+		return
+	}
+	if res.Decision == DecideEscalate {
+		c.waitForOfficer(ctx, res.Escalation)
 		return
 	}
 	if c.gone {

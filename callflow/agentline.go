@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hotline/acd"
+	"hotline/cases"
 	"hotline/pbx"
 )
 
@@ -22,9 +23,15 @@ type AgentLine interface {
 type AgentRing struct {
 	Agent      acd.AgentID
 	ChannelID  string // id of the agent's leg, chosen by the caller's goroutine
-	CallerID   string // shown on the agent's phone
+	CallID     string // the caller's channel id: the call the leg belongs to
+	CaseID     cases.CaseID
 	CaseNumber string
-	Timeout    time.Duration // ring no longer than this (RONA)
+	CallerID   string // shown on the agent's phone
+	Queue      acd.QueueName
+	// Note is what the agent who transferred the call wrote for the next one; "" when the
+	// call was not transferred.
+	Note    string
+	Timeout time.Duration // ring no longer than this (RONA)
 }
 
 // LegEventKind is what happened to an agent's leg.
@@ -35,6 +42,14 @@ const (
 	LegAnswered LegEventKind = iota + 1 // the agent picked up; the leg can be bridged
 	LegFailed                           // never answered: no answer, busy, unreachable
 	LegGone                             // an answered leg hung up
+
+	// Commands and notices of a desk seat's leg, while the conversation lasts. Commands
+	// (LegHold, LegTransfer) carry Reply: the call goroutine sends the outcome on it once,
+	// after carrying the command out; a command while not talking gets an error.
+	LegHold     // the agent puts the caller on hold (Held) or takes them off it
+	LegTransfer // the agent sends the call on (To), blind
+	LegSeatLost // the agent's audio is gone (the seat dropped); Grace is the wait for it
+	LegSeatBack // the agent's seat is up again: the leg can be reconnected (Reconnector)
 )
 
 func (k LegEventKind) String() string {
@@ -45,6 +60,14 @@ func (k LegEventKind) String() string {
 		return "failed"
 	case LegGone:
 		return "gone"
+	case LegHold:
+		return "hold"
+	case LegTransfer:
+		return "transfer"
+	case LegSeatLost:
+		return "seat_lost"
+	case LegSeatBack:
+		return "seat_back"
 	}
 	return "unknown"
 }
@@ -52,8 +75,48 @@ func (k LegEventKind) String() string {
 // LegEvent is one event of an agent's leg.
 type LegEvent struct {
 	Kind   LegEventKind
-	Reason string // for LegFailed: NOANSWER, BUSY, CHANUNAVAIL, ...
+	Reason string // for LegFailed: NOANSWER, BUSY, CHANUNAVAIL, ...; for LegSeatLost: why
+	Held   bool   // LegHold: true holds, false resumes
+	To     LegTransferTarget
+	// Grace is how long a LegSeatLost call waits for the seat before it goes back to the
+	// queue; zero takes DefaultSeatGrace.
+	Grace time.Duration
+	// Reply receives the outcome of a command (nil: done), once; nil for notices. The
+	// sender gives it room for one value, so that the call goroutine never waits on it.
+	Reply chan<- error
 }
+
+// LegTransferTarget is where a transferred call goes: a queue or one agent, exactly one.
+type LegTransferTarget struct {
+	Queue acd.QueueName
+	Agent acd.AgentID
+	Note  string // for the next agent's screen pop and the case trail
+}
+
+// DefaultSeatGrace is how long a caller whose agent's seat dropped waits for it.
+const DefaultSeatGrace = 20 * time.Second
+
+// Reconnector is a leg whose media can be rebuilt after its agent's seat came back: a new
+// channel to the seat in place of the old one, which it deletes. ChannelID names the new
+// channel afterwards; the caller's goroutine adds it to the bridge.
+type Reconnector interface {
+	Reconnect(ctx context.Context) (channelID string, err error)
+}
+
+// EndNoter is a leg that can tell its agent why the call left them (the desk shows it with
+// the wrap-up); the call goroutine notes the reason before it hangs the leg up.
+type EndNoter interface {
+	NoteEnd(reason string)
+}
+
+// Why a call left its agent, besides hang-ups.
+const (
+	EndTransferred = "transferred"
+	EndSeatLost    = "softphone lost: the call went back to the queue"
+)
+
+// ErrTargetNotReady refuses a transfer to an agent who cannot take the call now.
+var ErrTargetNotReady = fmt.Errorf("the agent is not ready: %w", acd.ErrStateConflict)
 
 // Leg is a ringing or answered agent leg. Events ends (is closed) after LegFailed or LegGone.
 type Leg interface {

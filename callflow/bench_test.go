@@ -19,29 +19,42 @@ const benchKeys = 10
 // benchArrivals is the time over which the callers arrive.
 const benchArrivals = 2 * time.Second
 
-// BenchmarkKeyToPrompt measures, with 500 callers in the simulated PBX at once, the time
-// from a caller's DTMF reaching the call goroutine to the next prompt's playback accepted
-// by the PBX: the barge-in's StopPlayback and the new Play, both ARI round trips. It
-// reports, in milliseconds, the median, p99 and maximum of
+// BenchmarkKeyToPrompt measures, with 500 callers in the simulated PBX at once, how long a
+// caller's key takes to become the next prompt's playback: the barge-in's stop and the new
+// play, both ARI requests, in flight at once. It reports, in milliseconds, the median, p99
+// and maximum of
 //
-//   - in-call: that time;
-//   - ari: the part of it spent waiting for the two ARI requests;
-//   - own: the rest, the call goroutine's own work (the machine, bookkeeping, scheduling);
-//   - from-event: from the DTMF event's own timestamp, so with the event's trip over the
-//     WebSocket and through the adapter (millisecond timestamps: an upper bound by 1 ms).
+//   - received: from the DTMF event's frame arriving from the PBX (read off the event
+//     socket, pbx.Event.Received) to the play accepted by the PBX (its response read): the
+//     figure held to the target; it includes the play's round trip, so it is an upper
+//     bound of "event in -> play request at the PBX";
+//   - requested: from the same frame arriving to the play request sent, a lower bound;
+//   - dispatch: from the frame arriving to the event reaching the call goroutine (the
+//     guard relay, the ARI library, the per-channel mailbox);
+//   - in-call: from the event reaching the call goroutine to the play accepted, of which
+//   - ari: waiting for the ARI requests, and
+//   - own: the call goroutine's own work (the machine, bookkeeping, scheduling);
+//   - from-event: from the event's own timestamp, so with the simulator's socket writer
+//     and the trip over the WebSocket (millisecond timestamps: an upper bound by 1 ms).
 //
-// The simulated PBX runs in the same process and shares its CPUs.
+// The simulated PBX, its 500 scripted callers and their RTP media run in the same process
+// and share its CPUs; the callers do not take the simulator's lock while they wait for a
+// prompt to end.
 //
 //	go test -run '^$' -bench KeyToPrompt -benchtime 1x ./callflow/
 func BenchmarkKeyToPrompt(b *testing.B) {
 	for range b.N {
 		var mu sync.Mutex
-		var inCall, ari, own, sinceEvent []time.Duration
+		var received, requested, dispatch, inCall, ari, own, sinceEvent []time.Duration
 		h := startHotline(b, friday, func(r *Runner) {
 			r.keyToPrompt = func(l keyLatency) {
 				mu.Lock()
 				inCall, ari, own = append(inCall, l.InCall), append(ari, l.ARI), append(own, l.InCall-l.ARI)
 				sinceEvent = append(sinceEvent, l.SinceEvent)
+				if l.Received > 0 {
+					received, requested = append(received, l.Received), append(requested, l.Requested)
+					dispatch = append(dispatch, l.Received-l.InCall)
+				}
 				mu.Unlock()
 			}
 		})
@@ -66,6 +79,12 @@ func BenchmarkKeyToPrompt(b *testing.B) {
 		// Fewer samples than keys means keys were taken as type-ahead: the machine was
 		// late with the end of the welcome.
 		b.ReportMetric(float64(len(inCall)), "samples")
+		if len(received) != len(inCall) {
+			b.Errorf("%d of %d keys came without the time their event arrived", len(inCall)-len(received), len(inCall))
+		}
+		report(b, "received", received)
+		report(b, "requested", requested)
+		report(b, "dispatch", dispatch)
 		report(b, "in-call", inCall)
 		report(b, "ari", ari)
 		report(b, "own", own)

@@ -51,6 +51,7 @@ type call struct {
 
 	keyAt    time.Time     // when the DTMF being handled reached us (wall clock, for latency)
 	keyEvent time.Time     // the DTMF event's own timestamp
+	keyFrame time.Time     // when its frame arrived from the PBX (zero: not known)
 	keyARI   time.Duration // spent in ARI requests since keyAt
 
 	gone      bool // the caller's channel has gone
@@ -136,7 +137,7 @@ func (c *call) fail(op string, err error, args ...any) {
 func (c *call) run(ctx context.Context) {
 	c.createCase()
 	c.answer()
-	if !c.menu(ctx) {
+	if !c.incidentNotice(ctx) || !c.menu(ctx) {
 		c.abort("shutdown")
 		return
 	}
@@ -261,6 +262,9 @@ func (c *call) next(ctx context.Context) (input, bool) {
 // menu runs the IVR machine until the call leaves the menu; false if ctx ended first.
 func (c *call) menu(ctx context.Context) bool {
 	c.step(ivr.Start{At: c.now(), Language: ivr.Language(c.ch.Language)})
+	if c.gone { // hung up during the incident announcement
+		c.callerGone()
+	}
 	for !c.st.Done() {
 		in, ok := c.next(ctx)
 		switch {
@@ -286,7 +290,7 @@ func (c *call) menuEvent(ev pbx.Event) {
 			c.log.Warn("callflow: ignored DTMF", "err", err)
 			return
 		}
-		c.keyAt, c.keyEvent, c.keyARI = time.Now(), ev.Time, 0
+		c.keyAt, c.keyEvent, c.keyFrame, c.keyARI = time.Now(), ev.Time, ev.Received, 0
 		c.step(ivr.DTMF{At: c.now(), Digit: d})
 		c.keyAt = time.Time{}
 	case pbx.PlaybackFinished:
@@ -363,10 +367,47 @@ func (c *call) step(e ivr.Event) {
 		c.pending = c.pending[1:]
 		var acts []ivr.Action
 		c.st, acts = c.r.cfg.Machine.Step(c.st, e)
-		for _, a := range acts {
-			c.apply(a)
+		for i := 0; i < len(acts); i++ {
+			if stop, ok := acts[i].(ivr.StopPlayback); ok {
+				if j := c.swapAt(acts, i); j > i {
+					// A barge-in: the actions between are the call's own bookkeeping.
+					for _, a := range acts[i+1 : j] {
+						c.apply(a)
+					}
+					next := acts[j].(ivr.Play)
+					c.swap(stop.Playback, next.Playback, strings.Join(next.Media(), ","))
+					i = j
+					continue
+				}
+			}
+			c.apply(acts[i])
 		}
 	}
+}
+
+// playbackSwapper stops a playback and starts the next with both requests in flight at
+// once (pbx.Client.StopAndPlay); a PBX without it gets the stop, then the play.
+type playbackSwapper interface {
+	StopAndPlay(ctx context.Context, stopID, channelID, media, playbackID string) (id string, stopErr, err error)
+}
+
+// swapAt returns the index of the Play that the StopPlayback at acts[i] makes way for, when
+// only bookkeeping (timers, the path, a log line) lies between them and the PBX can swap;
+// else -1.
+func (c *call) swapAt(acts []ivr.Action, i int) int {
+	if _, ok := c.r.cfg.PBX.(playbackSwapper); !ok {
+		return -1
+	}
+	for j := i + 1; j < len(acts); j++ {
+		switch acts[j].(type) {
+		case ivr.Play:
+			return j
+		case ivr.StartTimer, ivr.CancelTimer, ivr.PathStep, ivr.Collected:
+		default:
+			return -1
+		}
+	}
+	return -1
 }
 
 func (c *call) apply(a ivr.Action) {
@@ -407,6 +448,30 @@ func (c *call) play(pid ivr.PlaybackID, media string) {
 	sent := time.Now()
 	_, err := c.r.cfg.PBX.Play(ctx, c.id, media, id)
 	cancel()
+	c.played(pid, id, media, sent, err)
+}
+
+// swap stops playback old and plays media as pid, both requests at once. In Asterisk a
+// play queues behind the playback the channel is running, so the order in which the two
+// requests arrive does not matter: the new prompt starts once the old one has stopped.
+func (c *call) swap(old, pid ivr.PlaybackID, media string) {
+	oldID, id := c.ariPlayback(old), c.ariPlayback(pid)
+	if c.current == oldID {
+		c.current = ""
+	}
+	c.playing[id] = pid
+	c.current = id
+	ctx, cancel := c.opCtx()
+	sent := time.Now()
+	_, stopErr, err := c.r.cfg.PBX.(playbackSwapper).StopAndPlay(ctx, oldID, c.id, media, id)
+	cancel()
+	c.stopped(oldID, stopErr)
+	c.played(pid, id, media, sent, err)
+}
+
+// played handles a play's outcome; sent is when the first request for it (a barge-in's
+// stop, or the play) went out.
+func (c *call) played(pid ivr.PlaybackID, id, media string, sent time.Time, err error) {
 	if err != nil {
 		// The menu must go on: a prompt that cannot play counts as played.
 		c.fail("play", err, "media", media)
@@ -418,6 +483,9 @@ func (c *call) play(pid ivr.PlaybackID, media string) {
 	if !c.keyAt.IsZero() {
 		now := time.Now()
 		l := keyLatency{InCall: now.Sub(c.keyAt), SinceEvent: now.Sub(c.keyEvent), ARI: c.keyARI + now.Sub(sent)}
+		if !c.keyFrame.IsZero() {
+			l.Received, l.Requested = now.Sub(c.keyFrame), sent.Sub(c.keyFrame)
+		}
 		c.keyAt = time.Time{}
 		c.r.m.keyToPlay.Observe(l.InCall.Seconds())
 		if c.r.keyToPrompt != nil {
@@ -437,6 +505,10 @@ func (c *call) stopPlayback(id string) {
 	if !c.keyAt.IsZero() {
 		c.keyARI += time.Since(sent)
 	}
+	c.stopped(id, err)
+}
+
+func (c *call) stopped(id string, err error) {
 	if err != nil && !errors.Is(err, pbx.ErrNotFound) { // 404: it had just ended
 		c.fail("stop_playback", err, "playback", id)
 	}

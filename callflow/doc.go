@@ -28,6 +28,12 @@
 //	go q.Run(ctx)   // the dispatcher
 //	r, err := callflow.New(callflow.Config{..., Queue: q})
 //
+// An emergency goes through EmergencyDesk (emergency.go): outside opening hours, or when
+// no agent with the emergency skill is ready, it starts the duty officers' escalation
+// chain (escalation/dutydesk) and the caller hears a hold prompt until an officer who
+// accepts is handed over and bridged, or the chain gives up and the caller leaves a
+// message; the chain's goroutine owns the officers' channels until the handover.
+//
 // The decisions about the case are a pure function (plan) of what the call observed; the
 // goroutine only carries them out. A panic in one call is recovered in that call's
 // goroutine: the call is hung up and its records closed, other calls never notice. A

@@ -41,6 +41,10 @@ type PBX interface {
 type CaseStore interface {
 	CreateCaseWithCall(ctx context.Context, n cases.NewCase, call cases.NewCall) (cases.CaseID, cases.Number, cases.CallID, error)
 	MarkAnswered(ctx context.Context, id cases.CallID, at time.Time) error
+	// MarkQueued and MarkAgentAnswered keep the queue figures the reports count: when the
+	// menu handed the call to a queue, and when an agent answered it.
+	MarkQueued(ctx context.Context, id cases.CallID, queue string, at time.Time) error
+	MarkAgentAnswered(ctx context.Context, id cases.CallID, at time.Time) error
 	SetChannel(ctx context.Context, id cases.CaseID, ch cases.Channel) error
 	Register(ctx context.Context, id cases.CaseID, r cases.Registration) error
 	AppendEvent(ctx context.Context, id cases.CaseID, e cases.NewEvent) (cases.Event, error)

@@ -42,6 +42,9 @@ const (
 	// DecideWait: the call waits in the distributor; QueueResult.Wait is its ticket and the
 	// call goroutine keeps the caller waiting, rings the agent and bridges the call.
 	DecideWait
+	// DecideEscalate: the duty officers are being called (EmergencyDesk);
+	// QueueResult.Escalation is the caller's side of the chain.
+	DecideEscalate
 )
 
 func (d Decision) String() string {
@@ -50,6 +53,8 @@ func (d Decision) String() string {
 		return "voicemail"
 	case DecideWait:
 		return "wait"
+	case DecideEscalate:
+		return "escalate"
 	}
 	return "unknown"
 }
@@ -66,6 +71,9 @@ type QueueResult struct {
 	Reason string
 	// Wait is the call's place in the distributor when Decision is DecideWait.
 	Wait *Ticket
+	// Escalation is the caller's side of the escalation chain when Decision is
+	// DecideEscalate.
+	Escalation *EscalationTicket
 }
 
 // DefaultVoicemail is how a message left after a queue is recorded when the queue does not

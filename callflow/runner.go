@@ -44,6 +44,9 @@ type Config struct {
 	// RecordingGrace is how long past a voicemail's maximum length the call waits for
 	// Asterisk's RecordingFinished before stopping the recording itself. Default 15s.
 	RecordingGrace time.Duration
+	// Incident, when set, is read at the start of each call: while incident mode is on the
+	// caller hears its announcement before the menu (incident.go).
+	Incident Incident
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -103,6 +106,9 @@ type keyLatency struct {
 	InCall     time.Duration // from the DTMF event reaching the call goroutine
 	SinceEvent time.Duration // from the event's own timestamp (millisecond precision)
 	ARI        time.Duration // of InCall, waiting for ARI requests (stop, play)
+	// From the event's frame arriving from the PBX (pbx.Event.Received; zero when not
+	// known): Received to the play accepted, Requested to the play request sent.
+	Received, Requested time.Duration
 }
 
 // New checks the configuration and returns a Runner.

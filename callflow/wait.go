@@ -3,6 +3,7 @@ package callflow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,22 @@ import (
 const (
 	eventAgentConnected cases.EventKind = "agent_connected" // an agent answered the call
 	eventKeptPlace      cases.EventKind = "callback_kept_place"
+	eventAgentHold      cases.EventKind = "agent_hold"       // the agent held or resumed the caller
+	eventTransferred    cases.EventKind = "call_transferred" // the agent sent the call on
+	eventSeatLost       cases.EventKind = "agent_seat_lost"  // the agent's seat dropped mid-call
+	eventSeatBack       cases.EventKind = "agent_seat_back"  // it came back: the call resumed
+	eventSeatRequeued   cases.EventKind = "agent_seat_requeued"
 )
+
+// Prompts of a conversation on hold (ivr/menus/12315.yaml declares their texts).
+const (
+	promptAgentHold         ivr.PromptName = "hotline/agent-hold"         // the agent put the caller on hold
+	promptAgentReconnecting ivr.PromptName = "hotline/agent-reconnecting" // the agent's line dropped
+)
+
+// ReasonSeatLost is the not-ready reason of an agent whose seat dropped mid-call and did
+// not come back within the grace period: the call went back to the queue.
+const ReasonSeatLost acd.Reason = "seat_lost"
 
 // Keys a waiting caller may press.
 const (
@@ -31,6 +47,7 @@ type waitExit int
 const (
 	exitAbandoned waitExit = iota + 1 // the caller hung up before an agent answered
 	exitVoicemail                     // key 1 or the maximum wait
+	exitEscalate                      // an emergency's maximum wait: the duty officers
 	exitCallback                      // key 2: the place is kept by a callback task
 	exitTalked                        // an agent answered; the conversation is over
 	exitShutdown
@@ -58,6 +75,15 @@ type waiter struct {
 	bridge    string
 	bridgeSub *pbx.Subscription // kept while the bridge is recorded
 	recording string            // name of the conversation's recording, "" when none
+	convs     int               // conversations so far: transfers make several
+
+	held      bool        // the agent holds the caller
+	seatLost  bool        // the agent's seat dropped; the caller waits for it
+	grace     ivr.TimerID // the seat's grace period, "" when none runs
+	callerOut bool        // the caller is out of the bridge (held or seat lost)
+	onHold    string      // ARI id of the playback a held caller hears, "" when none
+	holdMedia string      // what onHold plays
+	note      string      // the transfer note for the next agent's screen pop
 }
 
 // waitForAgent keeps the caller waiting until an agent answers and the conversation ends,
@@ -89,10 +115,19 @@ func (c *call) waitForAgent(ctx context.Context, t *Ticket) {
 	if w.announce != "" {
 		c.cancelTimer(w.announce)
 	}
+	if w.grace != "" {
+		c.cancelTimer(w.grace)
+	}
 	c.log.Info("callflow: left the queue", "how", exit.String(), "agent", c.queue.agent)
 	switch exit {
 	case exitAbandoned:
 		c.vm = vmAbandoned
+	case exitEscalate:
+		if tk := w.escalate(ctx); tk != nil {
+			c.waitForOfficer(ctx, tk)
+			return
+		}
+		fallthrough // no chain: the message and an emergency callback
 	case exitVoicemail:
 		media := make([]string, len(w.q.cfg.VoicemailPrompts))
 		for i, p := range w.q.cfg.VoicemailPrompts {
@@ -119,6 +154,8 @@ func (e waitExit) String() string {
 		return "abandoned"
 	case exitVoicemail:
 		return "voicemail"
+	case exitEscalate:
+		return "escalate"
 	case exitCallback:
 		return "callback"
 	case exitTalked:
@@ -127,6 +164,24 @@ func (e waitExit) String() string {
 		return "shutdown"
 	}
 	return "unknown"
+}
+
+// escalate hands an emergency that waited to its maximum to the duty officers; nil when
+// the chain cannot start (the caller then leaves a message).
+func (w *waiter) escalate(ctx context.Context) *EscalationTicket {
+	c := w.c
+	o := Offer{Queue: c.queue.name, Skills: c.queue.skills, Priority: ivr.PriorityEmergency, CaseKind: c.queue.kind,
+		Emergency: true, ChannelID: c.id, CaseID: c.caseID, CaseNumber: c.number, CallerID: c.caller, At: c.now()}
+	octx, cancel := c.opCtx()
+	tk, err := w.q.overflow.EscalateWaiting(octx, o)
+	cancel()
+	if err != nil {
+		c.fail("escalate", err, "queue", c.queue.name)
+		return nil
+	}
+	c.log.Info("callflow: emergency waited to the maximum; duty officers called")
+	c.queue.reason = "escalated: maximum wait"
+	return tk
 }
 
 // loop is the waiting call's select loop: the caller's events, the call's timers, the
@@ -173,6 +228,12 @@ func (w *waiter) loop(ctx context.Context) waitExit {
 				w.announce = ""
 				w.periodic()
 			}
+			if id == w.grace {
+				w.grace = ""
+				if exit, done := w.seatGaveUp(); done {
+					return exit
+				}
+			}
 		case r := <-offers:
 			w.ring(r)
 		case le, ok := <-legEvents:
@@ -199,6 +260,9 @@ func (w *waiter) reviewNow() (waitExit, bool) {
 	if rv.Action == acd.ActionMaxWait {
 		w.c.log.Info("callflow: maximum wait reached", "waited", rv.Wait)
 		w.leave(acd.RemoveDiverted)
+		if w.c.queue != nil && w.c.queue.emergency && w.q.overflow != nil {
+			return exitEscalate, true
+		}
 		return exitVoicemail, true
 	}
 	if !rv.Next.IsZero() {
@@ -224,6 +288,12 @@ func (w *waiter) callerEvent(ev pbx.Event) (waitExit, bool) {
 			w.hold = ""
 			if !w.talking {
 				w.startHold()
+			}
+		}
+		if ev.PlaybackID == w.onHold {
+			w.onHold = ""
+			if w.callerOut { // the message is over: the hold media goes on
+				w.playOnHold(w.q.cfg.HoldMedia)
 			}
 		}
 	case pbx.ChannelDtmfReceived:
@@ -312,7 +382,8 @@ func (w *waiter) ring(r acd.Reservation) {
 	}
 	ctx, cancel = c.opCtx()
 	leg, err := w.q.cfg.Line.Ring(ctx, AgentRing{Agent: r.Agent, ChannelID: c.id + "-a" + strconv.Itoa(w.legs),
-		CallerID: string(c.caller), CaseNumber: string(c.number), Timeout: ring})
+		CallID: c.id, CaseID: c.caseID, CaseNumber: string(c.number), CallerID: string(c.caller),
+		Queue: r.Item.Queue, Note: w.note, Timeout: ring})
 	cancel()
 	if err != nil {
 		c.fail("agent.ring", err, "agent", r.Agent)
@@ -351,6 +422,18 @@ func (w *waiter) legEvent(le LegEvent) (waitExit, bool) {
 	case w.talking && (le.Kind == LegGone || le.Kind == LegFailed):
 		w.endConversation("agent")
 		return exitTalked, true
+	case w.talking && le.Kind == LegHold:
+		reply(le, w.setHold(le.Held))
+	case w.talking && le.Kind == LegTransfer:
+		exit, done, err := w.transfer(le.To)
+		reply(le, err)
+		return exit, done
+	case w.talking && le.Kind == LegSeatLost:
+		w.seatDropped(le)
+	case w.talking && le.Kind == LegSeatBack:
+		w.seatReturned()
+	default:
+		reply(le, fmt.Errorf("%s: %w", le.Kind, errNotTalking))
 	}
 	return 0, false
 }
@@ -370,6 +453,8 @@ func (w *waiter) answered() {
 		return
 	}
 	w.talking = true
+	w.convs++
+	w.note = "" // the next agent of a transferred call has read it
 	w.stopHold()
 	w.bridge = "br-" + c.id
 	ctx, cancel = c.opCtx()
@@ -404,17 +489,48 @@ func (w *waiter) answered() {
 	if err != nil {
 		c.fail("db.append_event", err, "event", eventAgentConnected)
 	}
+	// The reports' answer time and service level: the first answer only (a transferred
+	// call keeps its first).
+	if w.convs == 1 {
+		ctx, cancel = c.opCtx()
+		err = c.r.cfg.Cases.MarkAgentAnswered(ctx, c.callID, at)
+		cancel()
+		if err != nil {
+			c.fail("db.mark_agent_answered", err, "agent", r.Agent)
+		}
+	}
 }
 
 // endConversation: wrap-up for the agent, the other side hung up, the bridge destroyed.
 func (w *waiter) endConversation(by string) {
+	w.finish()
+	w.teardown(by)
+}
+
+// finish ends the agent's part in the store: wrap-up (or ready). It returns the agent as the
+// store left them; ok is false when the store refused.
+func (w *waiter) finish() (acd.Agent, bool) {
 	c := w.c
 	ctx, cancel := c.opCtx()
-	_, err := w.q.cfg.Store.Finish(ctx, w.res)
+	a, err := w.q.cfg.Store.Finish(ctx, w.res)
 	cancel()
 	if err != nil {
 		c.fail("acd.finish", err, "agent", w.res.Agent)
+		return a, false
 	}
+	return a, true
+}
+
+// teardown ends the conversation's media: the agent's leg (unless the agent hung it up),
+// the hold playback, the recording and the bridge. The caller's channel is untouched.
+func (w *waiter) teardown(by string) {
+	c := w.c
+	if w.grace != "" {
+		c.cancelTimer(w.grace)
+		w.grace = ""
+	}
+	w.stopOnHold()
+	w.held, w.seatLost, w.callerOut = false, false, false
 	if by != "agent" {
 		w.hangupLeg()
 	} else if w.leg != nil {
@@ -560,6 +676,9 @@ func (q *ACDQueue) clock() acd.Clock { return q.cfg.Clock }
 func (w *waiter) startRecording() {
 	c := w.c
 	name := "conv-" + c.id
+	if w.convs > 1 { // a transferred call: one recording per conversation
+		name += "-" + strconv.Itoa(w.convs)
+	}
 	ctx, cancel := c.opCtx()
 	err := w.q.cfg.Bridges.RecordBridge(ctx, w.bridge, pbx.RecordOptions{Name: name, Format: "wav",
 		MaxDuration: w.q.cfg.MaxConversation, IfExists: "fail"})
@@ -749,4 +868,354 @@ func (a announcement) media() string {
 		m = append(m, "sound:hotline/estimated-wait", "number:"+strconv.Itoa(a.Minutes), "sound:hotline/estimated-wait-end")
 	}
 	return strings.Join(m, ",")
+}
+
+// --- the conversation: hold, transfer, seat drop ---
+
+var errNotTalking = errors.New("the call is not connected to the agent")
+
+// reply answers a leg command, if it is one.
+func reply(le LegEvent, err error) {
+	if le.Reply != nil {
+		select {
+		case le.Reply <- err:
+		default: // answered already
+		}
+	}
+}
+
+// bridgeLeaver takes a channel out of a bridge: (*pbx.Client). A held caller leaves the
+// conversation's bridge, so that neither side hears the other whatever the PBX mixes, and
+// hears the hold media alone.
+type bridgeLeaver interface {
+	RemoveFromBridge(ctx context.Context, bridgeID, channelID string) error
+}
+
+// agentDirectory is what a transfer to an agent and a seat drop need of the store beyond
+// ACDStore; every acd.Store has it.
+type agentDirectory interface {
+	Agent(ctx context.Context, id acd.AgentID) (acd.Agent, error)
+	Reserve(ctx context.Context, item acd.ItemID, agent acd.AgentID) (acd.Reservation, error)
+	SetState(ctx context.Context, id acd.AgentID, from, to acd.State, reason acd.Reason) (acd.Agent, error)
+}
+
+// apart takes the caller out of the bridge, hearing media; a caller out already only
+// changes what they hear.
+func (w *waiter) apart(media string) error {
+	c := w.c
+	if !w.callerOut && w.bridge != "" {
+		bl, ok := w.q.cfg.Bridges.(bridgeLeaver)
+		if !ok {
+			return errors.New("the PBX cannot take a channel out of a bridge")
+		}
+		ctx, cancel := c.opCtx()
+		err := bl.RemoveFromBridge(ctx, w.bridge, c.id)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("take the caller out of bridge %s: %w", w.bridge, err)
+		}
+	}
+	w.callerOut = true
+	w.stopOnHold()
+	w.playOnHold(media)
+	return nil
+}
+
+// together puts the caller back into the bridge with the agent.
+func (w *waiter) together() error {
+	c := w.c
+	if !w.callerOut {
+		return nil
+	}
+	w.stopOnHold()
+	if w.bridge != "" {
+		ctx, cancel := c.opCtx()
+		err := w.q.cfg.Bridges.AddToBridge(ctx, w.bridge, c.id)
+		cancel()
+		if err != nil {
+			w.playOnHold(w.q.cfg.HoldMedia)
+			return fmt.Errorf("put the caller back into bridge %s: %w", w.bridge, err)
+		}
+	}
+	w.callerOut = false
+	return nil
+}
+
+func (w *waiter) playOnHold(media string) {
+	c := w.c
+	w.holds++
+	id := c.id + "-onhold" + strconv.Itoa(w.holds)
+	ctx, cancel := c.opCtx()
+	_, err := c.r.cfg.PBX.Play(ctx, c.id, media, id)
+	cancel()
+	if err != nil {
+		c.fail("play", err, "media", media)
+		return
+	}
+	w.onHold, w.holdMedia = id, media
+}
+
+func (w *waiter) stopOnHold() {
+	if w.onHold == "" {
+		return
+	}
+	id := w.onHold
+	w.onHold = ""
+	w.c.stopPlayback(id)
+}
+
+// holdMediaFor is what a held caller hears first: a prompt saying so. The hold media
+// follows when it ends (callerEvent), in a playback of its own, so that a hold media that
+// never ends (a tone) cannot cut the prompt short.
+func (w *waiter) holdMediaFor(p ivr.PromptName) string {
+	return p.Media()
+}
+
+// setHold holds the caller (out of the bridge, hearing the hold media; the agent hears
+// nothing of them) or resumes the conversation.
+func (w *waiter) setHold(held bool) error {
+	c := w.c
+	if held == w.held {
+		return nil
+	}
+	if !w.seatLost { // while the seat is down the caller is apart already; the flag decides the resume
+		var err error
+		if held {
+			err = w.apart(w.holdMediaFor(promptAgentHold))
+		} else {
+			err = w.together()
+		}
+		if err != nil {
+			c.fail("agent.hold", err, "held", held, "agent", w.res.Agent)
+			return err
+		}
+	}
+	w.held = held
+	c.log.Info("callflow: hold", "held", held, "agent", w.res.Agent)
+	w.trail(eventAgentHold, map[string]any{"agent": w.res.Agent, "held": held})
+	return nil
+}
+
+// noteEnd tells the agent's leg why the call leaves them, if it can.
+func (w *waiter) noteEnd(reason string) {
+	if n, ok := w.leg.(EndNoter); ok {
+		n.NoteEnd(reason)
+	}
+}
+
+// trail appends an entry to the case's trail.
+func (w *waiter) trail(kind cases.EventKind, detail map[string]any) {
+	c := w.c
+	if !c.ensureCase() {
+		return
+	}
+	detail["channel_id"] = c.id
+	ctx, cancel := c.opCtx()
+	_, err := c.r.cfg.Cases.AppendEvent(ctx, c.caseID, cases.NewEvent{At: c.now(), Kind: kind, Actor: actor, Detail: detail})
+	cancel()
+	if err != nil {
+		c.fail("db.append_event", err, "event", kind)
+	}
+}
+
+// transfer sends the talking call on, blind: to a queue (enqueued anew) or to one agent
+// (reserved for them, rung at once). The agent who transferred goes to wrap-up and their
+// leg is deleted; the caller hears the hold media until the next agent answers. A target
+// agent who cannot take the call now refuses the transfer before anything changes.
+func (w *waiter) transfer(to LegTransferTarget) (waitExit, bool, error) {
+	c := w.c
+	if (to.Queue == "") == (to.Agent == "") {
+		return 0, false, fmt.Errorf("transfer: %w: name a queue or an agent", acd.ErrInvalid)
+	}
+	queue := to.Queue
+	if queue == "" {
+		queue = w.t.item.Queue
+	}
+	qc, ok := w.q.cfg.ACD.Queue(queue)
+	if !ok {
+		return 0, false, fmt.Errorf("transfer to queue %q: %w: not configured", queue, acd.ErrInvalid)
+	}
+	var dir agentDirectory
+	if to.Agent != "" {
+		var err error
+		if dir, err = w.checkTarget(to.Agent, queue); err != nil {
+			return 0, false, err
+		}
+	}
+	from := w.res.Agent
+	c.log.Info("callflow: transfer", "agent", from, "to_queue", to.Queue, "to_agent", to.Agent)
+	w.trail(eventTransferred, map[string]any{"agent": from, "to_queue": to.Queue, "to_agent": to.Agent, "note": to.Note})
+	w.noteEnd(EndTransferred)
+	w.finish()
+	w.teardown("transfer")
+	w.note = to.Note
+	if err := w.reenqueue(queue, qc, time.Time{}); err != nil {
+		return w.stranded(err)
+	}
+	if dir != nil {
+		ctx, cancel := c.opCtx()
+		r, err := dir.Reserve(ctx, w.t.item.ID, to.Agent)
+		cancel()
+		if err != nil {
+			// The agent became busy meanwhile, or the dispatcher was faster: the call
+			// waits in the queue for whoever comes first.
+			c.log.Warn("callflow: transfer target not reserved; the call waits in the queue", "to_agent", to.Agent, "err", err)
+		} else {
+			w.ring(r)
+		}
+	}
+	w.q.Kick()
+	if exit, done := w.reviewNow(); done {
+		return exit, true, nil
+	}
+	return 0, false, nil
+}
+
+// checkTarget refuses a transfer to an agent who is unknown, not ready or not eligible for
+// the call in queue.
+func (w *waiter) checkTarget(agent acd.AgentID, queue acd.QueueName) (agentDirectory, error) {
+	c := w.c
+	dir, ok := w.q.cfg.Store.(agentDirectory)
+	if !ok {
+		return nil, errors.New("transfer to an agent: the distributor cannot reserve a given agent")
+	}
+	ctx, cancel := c.opCtx()
+	a, err := dir.Agent(ctx, agent)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("transfer to %s: %w", agent, err)
+	}
+	if a.State != acd.StateReady {
+		return nil, fmt.Errorf("transfer to %s (%s): %w", agent, a.State, ErrTargetNotReady)
+	}
+	router, err := acd.NewRouter(w.q.cfg.ACD)
+	if err != nil {
+		return nil, fmt.Errorf("transfer to %s: %w", agent, err)
+	}
+	it := w.t.item
+	it.Queue = queue
+	cand, err := router.Candidate(it)
+	if err != nil {
+		return nil, fmt.Errorf("transfer to %s: %w", agent, err)
+	}
+	if _, ok := router.Eligible(cand, a, w.q.clock().Now()); !ok {
+		return nil, fmt.Errorf("transfer to %s: %w for the call in queue %s", agent, acd.ErrNotEligible, queue)
+	}
+	return dir, nil
+}
+
+// reenqueue puts the call back into the distributor, in queue, as of at (zero: now), and
+// the caller back to the hold media.
+func (w *waiter) reenqueue(queue acd.QueueName, qc acd.Queue, at time.Time) error {
+	c := w.c
+	it := w.t.item
+	it.Queue, it.EnqueuedAt, it.Attempts = queue, at, 0
+	ctx, cancel := c.opCtx()
+	ni, err := w.q.cfg.Store.Enqueue(ctx, it)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("enqueue %s in %s: %w", it.ID, queue, err)
+	}
+	w.t.item, w.t.queue = ni, qc
+	c.queue.enqueuedAt = ni.EnqueuedAt
+	c.log.Info("callflow: back in the queue", "queue", queue, "enqueued_at", ni.EnqueuedAt)
+	w.startHold()
+	if w.announce == "" {
+		w.schedule()
+	}
+	return nil
+}
+
+// stranded: the call could not go back into the distributor; the caller may leave a message.
+func (w *waiter) stranded(err error) (waitExit, bool, error) {
+	w.c.fail("acd.enqueue", err)
+	return exitVoicemail, true, err
+}
+
+// seatDropped: the agent's audio is gone. The caller leaves the bridge and hears that the
+// agent is being reconnected, then the hold media, for the grace period.
+func (w *waiter) seatDropped(le LegEvent) {
+	c := w.c
+	if w.seatLost {
+		return
+	}
+	grace := le.Grace
+	if grace <= 0 {
+		grace = DefaultSeatGrace
+	}
+	w.seatLost = true
+	w.grace = c.startGuard(grace)
+	c.log.Warn("callflow: the agent's seat dropped; the caller waits for it", "agent", w.res.Agent, "reason", le.Reason, "grace", grace)
+	if err := w.apart(w.holdMediaFor(promptAgentReconnecting)); err != nil {
+		c.fail("agent.seat_lost", err, "agent", w.res.Agent)
+	}
+	w.trail(eventSeatLost, map[string]any{"agent": w.res.Agent, "reason": le.Reason, "grace_ms": grace.Milliseconds()})
+}
+
+// seatReturned: the seat is up again within the grace period. The leg is reconnected (a new
+// channel to the seat, the old one deleted) and the conversation resumes, unless the agent
+// holds the caller.
+func (w *waiter) seatReturned() {
+	c := w.c
+	if !w.seatLost {
+		return
+	}
+	if rc, ok := w.leg.(Reconnector); ok {
+		ctx, cancel := c.opCtx()
+		id, err := rc.Reconnect(ctx)
+		cancel()
+		if err == nil && w.bridge != "" {
+			ctx, cancel = c.opCtx()
+			err = w.q.cfg.Bridges.AddToBridge(ctx, w.bridge, id)
+			cancel()
+		}
+		if err != nil {
+			// The grace period runs on: another seat event may bring the agent back.
+			c.fail("agent.reconnect", err, "agent", w.res.Agent)
+			return
+		}
+	}
+	if w.grace != "" {
+		c.cancelTimer(w.grace)
+		w.grace = ""
+	}
+	w.seatLost = false
+	var err error
+	if w.held {
+		err = w.apart(w.holdMediaFor(promptAgentHold))
+	} else {
+		err = w.together()
+	}
+	if err != nil {
+		c.fail("agent.resume", err, "agent", w.res.Agent)
+	}
+	c.log.Info("callflow: the agent's seat is back; the conversation resumes", "agent", w.res.Agent, "leg", w.leg.ChannelID())
+	w.trail(eventSeatBack, map[string]any{"agent": w.res.Agent, "agent_channel_id": w.leg.ChannelID()})
+}
+
+// seatGaveUp: the grace period ran out. The agent's conversation ends (wrap-up, then not
+// ready with ReasonSeatLost) and the call goes back to the front of its queue, as after an
+// offer that rang out: it keeps its original enqueue time.
+func (w *waiter) seatGaveUp() (waitExit, bool) {
+	c := w.c
+	agent := w.res.Agent
+	c.log.Warn("callflow: the agent's seat did not come back; the call goes back to the queue", "agent", agent)
+	w.trail(eventSeatRequeued, map[string]any{"agent": agent, "queue": w.t.item.Queue})
+	w.noteEnd(EndSeatLost)
+	a, finished := w.finish()
+	w.teardown("seat lost")
+	if dir, ok := w.q.cfg.Store.(agentDirectory); ok && finished {
+		ctx, cancel := c.opCtx()
+		_, err := dir.SetState(ctx, agent, a.State, acd.StateNotReady, ReasonSeatLost)
+		cancel()
+		if err != nil {
+			c.fail("acd.set_state", err, "agent", agent, "reason", ReasonSeatLost)
+		}
+	}
+	if err := w.reenqueue(w.t.item.Queue, w.t.queue, w.t.item.EnqueuedAt); err != nil {
+		exit, done, _ := w.stranded(err)
+		return exit, done
+	}
+	w.q.Kick()
+	return w.reviewNow()
 }

@@ -87,7 +87,7 @@ func TestWaitPromptsInMenu(t *testing.T) {
 	}
 	want := WaitAnnouncements{}.withDefaults().Intro
 	want = append(want, "hotline/queue-position", "hotline/queue-position-end",
-		"hotline/estimated-wait", "hotline/estimated-wait-end")
+		"hotline/estimated-wait", "hotline/estimated-wait-end", promptAgentHold, promptAgentReconnecting)
 	for _, p := range want {
 		if !have[string(p)] {
 			t.Errorf("prompt %s is not in the default menu with zh and en texts", p)
