@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -94,15 +95,31 @@ func (s *Store) Register(ctx context.Context, id CaseID, r Registration) error {
 	if err != nil {
 		return fmt.Errorf("register case %d: detail: %w", id, err)
 	}
-	tag, err := s.pool.Exec(ctx, `WITH c AS (UPDATE cases SET kind = $2, status = $3, due_at = $4, deadline_rule = $5, updated_at = now()
-			WHERE id = $1 RETURNING id)
-		INSERT INTO case_events (case_id, at, kind, actor, detail) SELECT id, $6, $7, $8, $9 FROM c`,
-		id, r.Kind, r.Status, r.DueAt, r.DeadlineRule, orNow(r.At), r.Event, r.Actor, detail)
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("register case %d: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	var office string
+	err = tx.QueryRow(ctx, `WITH c AS (UPDATE cases SET kind = $2, status = $3, due_at = $4, deadline_rule = $5, updated_at = now()
+			WHERE id = $1 RETURNING id, handling_office),
+		e AS (INSERT INTO case_events (case_id, at, kind, actor, detail) SELECT id, $6, $7, $8, $9 FROM c)
+		SELECT handling_office FROM c`,
+		id, r.Kind, r.Status, r.DueAt, r.DeadlineRule, orNow(r.At), r.Event, r.Actor, detail).Scan(&office)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("register case %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("register case %d: %w", id, err)
+	}
+	// Registration hands the case over to the office with jurisdiction (once).
+	if r.Event == EventRegistered && office == "" {
+		if _, err := dispatch(ctx, tx, id, DispatchOnRegistration, r.Actor, orNow(r.At)); err != nil {
+			return fmt.Errorf("register case %d: %w", id, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("register case %d: %w", id, err)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func TestVoicemailCaseWithRecordingAndCallbackTask(t *testing.T) {
 	for _, e := range d.Events {
 		kinds = append(kinds, string(e.Kind))
 	}
-	if got := strings.Join(kinds, ","); got != "registered,call_started,registered,recording_added,callback_task_created" {
+	if got := strings.Join(kinds, ","); got != "registered,call_started,registered,dispatched,recording_added,callback_task_created" {
 		t.Errorf("trail %s", got)
 	}
 	open, err := s.OpenCallbackTasks(ctx, 10)

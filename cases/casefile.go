@@ -261,6 +261,8 @@ type FormChange struct {
 	// Fields names the fields whose value changed, as the API names them; empty when the
 	// save changed nothing (then no trail entry is written).
 	Fields []string `json:"changed"`
+	// Dispatch is the hand-over a new region code made, nil when the region is unchanged.
+	Dispatch *Dispatch `json:"dispatched,omitempty"`
 }
 
 // formColumns pairs each form field with its column and how a new value is cast, in the
@@ -331,7 +333,12 @@ func (s *Store) UpdateCaseForm(ctx context.Context, number Number, f CaseForm, a
 		ch     FormChange
 		status Status
 	)
-	err := s.pool.QueryRow(ctx, updateFormSQL, args...).Scan(&ch.CaseID, &ch.Number, &status, &ch.Fields)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return FormChange{}, fmt.Errorf("update case %s: %w", number, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	err = tx.QueryRow(ctx, updateFormSQL, args...).Scan(&ch.CaseID, &ch.Number, &status, &ch.Fields)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return FormChange{}, fmt.Errorf("update case %s: %w", number, ErrNotFound)
@@ -342,6 +349,17 @@ func (s *Store) UpdateCaseForm(ctx context.Context, number Number, f CaseForm, a
 	}
 	if ch.Fields == nil {
 		ch.Fields = []string{}
+	}
+	// A new jurisdiction hands the case over to the office that has it.
+	if slices.Contains(ch.Fields, "region_code") {
+		d, err := dispatch(ctx, tx, ch.CaseID, DispatchOnCaseForm, actor, now)
+		if err != nil {
+			return FormChange{}, fmt.Errorf("update case %s: %w", number, err)
+		}
+		ch.Dispatch = &d
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return FormChange{}, fmt.Errorf("update case %s: %w", number, err)
 	}
 	return ch, nil
 }

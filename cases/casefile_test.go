@@ -173,7 +173,11 @@ func TestUpdateCaseForm(t *testing.T) {
 	if !got.UpdatedAt.After(c.UpdatedAt) {
 		t.Errorf("updated_at %s not after %s", got.UpdatedAt, c.UpdatedAt)
 	}
-	last := d.Events[len(d.Events)-1]
+	// The new region hands the case over: the dispatched entry follows the change.
+	if k := d.Events[len(d.Events)-1].Kind; k != cases.EventDispatched || got.HandlingOffice == "" {
+		t.Errorf("last trail entry %s, office %q: want the hand-over to the region's office", k, got.HandlingOffice)
+	}
+	last := d.Events[len(d.Events)-2]
 	fields, err := cases.ChangedFields(last)
 	if err != nil || last.Actor != "alice" || !slices.Equal(fields, want) {
 		t.Errorf("trail entry %+v: fields %v, %v", last, fields, err)
