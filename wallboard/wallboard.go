@@ -1,6 +1,16 @@
-// Package wallboard serves the distributor's statistics as JSON for a wallboard: every
-// configured queue's service level (both definitions), ASA, abandon rate, AHT, longest and
-// estimated wait (acd.BuildWallboard), and the agents by state.
+// Package wallboard is the supervisors' live view of the distributor. A Hub builds the
+// Board (every queue's waiting calls, longest wait, service level in both definitions,
+// abandon rate and ASA of the day so far, the agents one by one with their state, time in
+// state and current case, and the day in 15-minute intervals) whenever the shared ACD
+// state changes, told by acd/acdchanges over Redis pub/sub from whichever controller made
+// the change, and pushes it to the supervisors' browsers over a WebSocket (Server). It
+// never polls Asterisk, and reads the store only when told or every few seconds.
+//
+// "Today" is the calendar day in the centre's time zone; the stores must keep outcomes for
+// a day (acd.Config.OutcomeRetention, default 24h).
+//
+// Handler also serves the statistics over a chosen window (acd.BuildWallboard) as JSON,
+// for tools.
 package wallboard
 
 import (
@@ -55,7 +65,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the distributor's store is unavailable")
 		return
 	}
-	// A wallboard polls: a cached snapshot would show stale queues.
+	// A tool polls: a cached snapshot would show stale queues.
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, board)
 }
