@@ -33,8 +33,12 @@ import (
 	"hotline/agentdesk/auth"
 	"hotline/agentdesk/media"
 	"hotline/audit"
+	"hotline/callflow"
 	"hotline/cases"
 	"hotline/cases/casestest"
+	"hotline/deskcalls"
+	"hotline/pbx"
+	"hotline/pbx/pbxtest"
 )
 
 // The browser test runs Debian's Chromium against the desk, both inside a network
@@ -50,6 +54,10 @@ const (
 	browserExecEnv  = "HOTLINE_DESK_BROWSER_CHROMIUM"
 	browserShotEnv  = "HOTLINE_DESK_BROWSER_SCREENSHOT"
 	browserCaseEnv  = "HOTLINE_DESK_BROWSER_CASES"
+	// browserSoundsEnv is the prompts directory of the simulated PBX in the namespace.
+	browserSoundsEnv = "HOTLINE_DESK_BROWSER_SOUNDS"
+	// browserCallMark starts the inner run's line naming the case and call it answered.
+	browserCallMark = "BROWSER-CALL "
 )
 
 const browserCaller = "13800000001"
@@ -79,7 +87,8 @@ func TestBrowserAgentDesk(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := accounts.NewStore(pool, h, audit.New(pool)).Create(ctx, "test", accounts.NewAccount{
-		Login: "alice", DisplayName: "王丽 Alice", Role: accounts.RoleAgent, Password: password}); err != nil {
+		Login: "alice", DisplayName: "王丽 Alice", Role: accounts.RoleAgent, Password: password,
+		Skills: []accounts.Skill{{Name: "complaint", Level: 3}, {Name: "consult", Level: 3}, {Name: "zh", Level: 3}}}); err != nil {
 		t.Fatal(err)
 	}
 	earlier, err := store.CreateCase(ctx, cases.NewCase{Kind: cases.KindConsult, Channel: cases.ChannelPhone,
@@ -87,11 +96,7 @@ func TestBrowserAgentDesk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur, err := store.CreateCase(ctx, cases.NewCase{Kind: cases.KindComplaint, Channel: cases.ChannelPhone,
-		ReceivedAt: time.Now().Add(-2 * time.Minute), CallerNumber: browserCaller})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sounds := soundsDir(t)
 	if _, err := store.CreateCallbackTask(ctx, cases.NewCallbackTask{CaseID: earlier.ID, Reason: cases.TaskVoicemail,
 		CallerNumber: "13912345678", Queue: "callback", EnqueuedAt: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -113,7 +118,7 @@ func TestBrowserAgentDesk(t *testing.T) {
 	cmd := exec.CommandContext(runCtx, "ip", "netns", "exec", ns, os.Args[0],
 		"-test.run=^TestBrowserAgentDesk$", "-test.v", "-test.count=1", "-test.timeout=3m")
 	cmd.Env = append(os.Environ(), browserChildEnv+"=1", browserDBEnv+"="+inner.String(), browserExecEnv+"="+chromium,
-		browserShotEnv+"="+shot, browserCaseEnv+"="+string(cur.Number)+","+string(earlier.Number))
+		browserShotEnv+"="+shot, browserCaseEnv+"="+string(earlier.Number), browserSoundsEnv+"="+sounds)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -123,11 +128,17 @@ func TestBrowserAgentDesk(t *testing.T) {
 		t.Fatalf("run the browser half inside namespace %s: %v", ns, err)
 	}
 	var lines []string
+	var number cases.Number
+	var channel string
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 		t.Log("inner: " + sc.Text())
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), browserCallMark); ok {
+			n, c, _ := strings.Cut(rest, " ")
+			number, channel = cases.Number(n), c
+		}
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the browser half failed (%v); its output is above", err)
@@ -136,14 +147,19 @@ func TestBrowserAgentDesk(t *testing.T) {
 		t.Fatal("the browser half did not report a pass; its output is above")
 	}
 
-	// What the browser saved is in PostgreSQL, seen from outside the namespace too.
-	d, err := store.FindByNumber(ctx, cur.Number)
+	// What the browser saved is in PostgreSQL, seen from outside the namespace too, on the
+	// case of the simulated caller's call.
+	if number == "" || channel == "" {
+		t.Fatalf("the browser half named no call (%q line)", browserCallMark)
+	}
+	d, err := store.FindByNumber(ctx, number)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSavedCase(t, d)
+	checkCallLinked(t, d, channel)
 	auditLog := audit.New(pool)
-	changes, err := auditLog.Find(ctx, audit.Query{Action: audit.CaseChanged, Target: audit.CaseTarget(string(cur.Number))})
+	changes, err := auditLog.Find(ctx, audit.Query{Action: audit.CaseChanged, Target: audit.CaseTarget(string(number))})
 	if err != nil || len(changes) != 1 || changes[0].Actor != "alice" {
 		t.Errorf("audit of the save: %+v, %v", changes, err)
 	}
@@ -165,8 +181,31 @@ func checkSavedCase(t *testing.T, d cases.Detail) {
 		c.AmountInvolved == nil || c.AmountInvolved.String() != "3999.00" || c.LossRecovered == nil || c.LossRecovered.String() != "0.00" {
 		t.Errorf("case in PostgreSQL: %+v", c)
 	}
-	if last := d.Events[len(d.Events)-1]; last.Kind != cases.EventCaseChanged || last.Actor != "alice" {
-		t.Errorf("last trail entry %+v", last)
+	if !slices.ContainsFunc(d.Events, func(e cases.Event) bool { return e.Kind == cases.EventCaseChanged && e.Actor == "alice" }) {
+		t.Errorf("no case_changed entry by alice on the trail: %+v", d.Events)
+	}
+}
+
+// checkCallLinked checks that the case is the one of the caller's call: its inbound call
+// row is the simulated caller's channel, answered, from the caller's number, through the
+// complaint menu, and the agent's answer is on the trail.
+func checkCallLinked(t *testing.T, d cases.Detail, channel string) {
+	t.Helper()
+	i := slices.IndexFunc(d.Calls, func(c cases.Call) bool { return c.ChannelID == channel })
+	if i < 0 {
+		t.Fatalf("case %s has no call on channel %s: %+v", d.Case.Number, channel, d.Calls)
+	}
+	c := d.Calls[i]
+	if c.Direction != cases.Inbound || c.CallerNumber != browserCaller || c.AnsweredAt == nil || !strings.Contains(string(c.IVRPath), `"main"`) {
+		t.Errorf("call row %+v (path %s)", c, c.IVRPath)
+	}
+	if d.Case.CallerNumber != browserCaller || d.Case.Channel != cases.ChannelPhone {
+		t.Errorf("case %+v", d.Case)
+	}
+	if !slices.ContainsFunc(d.Events, func(e cases.Event) bool {
+		return e.Kind == "agent_connected" && strings.Contains(string(e.Detail), "alice")
+	}) {
+		t.Errorf("no agent_connected entry for alice: %+v", d.Events)
 	}
 }
 
@@ -316,11 +355,10 @@ func screenshotPath(t *testing.T) string {
 // Chromium driving it.
 func browserChild(t *testing.T) {
 	ctx := context.Background()
-	numbers := strings.Split(os.Getenv(browserCaseEnv), ",")
-	if len(numbers) != 2 {
-		t.Fatalf("%s=%q", browserCaseEnv, os.Getenv(browserCaseEnv))
+	earlier := cases.Number(os.Getenv(browserCaseEnv))
+	if earlier == "" {
+		t.Fatalf("%s is not set", browserCaseEnv)
 	}
-	caseNumber, earlier := cases.Number(numbers[0]), cases.Number(numbers[1])
 	pool, err := pgxpool.New(ctx, os.Getenv(browserDBEnv))
 	if err != nil {
 		t.Fatal(err)
@@ -355,13 +393,36 @@ func browserChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dist := newDist(t, acdStore)
-	desk, err = agentdesk.NewDesk(agentdesk.Config{Auth: authSvc, Agents: acdStore, Calls: dist, Cases: store, Audit: auditLog,
+	// The whole call path, on the simulated PBX inside the namespace: the real menu, the
+	// real distributor (in memory: one controller), the line to the agent's WebRTC seat.
+	sim := pbxtest.New(t, pbxtest.Options{SoundsDir: os.Getenv(browserSoundsEnv), Logger: log.With("component", "sim")})
+	cctx, cancelConnect := context.WithTimeout(ctx, 10*time.Second)
+	client, err := pbx.Connect(cctx, sim.Config())
+	cancelConnect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	go func() {
+		for range client.Notices() {
+		}
+	}()
+	deadlines, err := callflow.NewCalendarDeadlines()
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := deskcalls.New(deskcalls.Config{Seats: seats, PBX: client, Cases: store, Deadlines: deadlines, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk, err = agentdesk.NewDesk(agentdesk.Config{Auth: authSvc, Agents: acdStore, Calls: line, Cases: store, Audit: auditLog,
 		Accounts: accts, Seats: seats, Log: log, StatePoll: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dist.desk = desk
+	line.SetDesk(desk)
+	stopCalls := startCallPath(t, client, store, acdStore, line, deadlines, log)
+	defer stopCalls()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -488,21 +549,31 @@ func browserChild(t *testing.T) {
 		t.Errorf("seat health %+v", hl)
 	}
 
-	// A call is offered: the screen pop rings.
-	o, err := dist.ring(ctx, "alice", caseNumber, browserCaller, ivrPath)
+	// A caller dials 12315, chooses Chinese (1) and a complaint (2) in the real menu, and
+	// waits in the queue; the distributor offers the call to alice: the screen pop rings.
+	callCtx, cancelCall := context.WithTimeout(ctx, 10*time.Second)
+	caller, err := sim.Call(callCtx, pbxtest.CallSpec{From: browserCaller, Steps: "m300 1 2 p w2 T440:120"})
+	cancelCall()
 	if err != nil {
-		t.Fatalf("ring: %v", err)
+		t.Fatalf("the simulated caller: %v", err)
 	}
-	step("the offer rings", chromedp.WaitVisible(chromedp.ID("offer")))
+	step("the offer rings", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Poll[chromedp.Void](`!document.getElementById("offer").hidden`, chromedp.WithPollingTimeout(60*time.Second),
+			chromedp.WithPollingInterval(100*time.Millisecond))(ctx, tg)
+		return err
+	}))
 	if got := text("#offer-caller"); got != "138****0001" {
 		t.Errorf("screen pop caller %q", got)
 	}
-	if got := text("#offer-case"); got != string(caseNumber) {
-		t.Errorf("screen pop case %q", got)
+	caseNumber := cases.Number(text("#offer-case"))
+	d, err := store.FindByNumber(ctx, caseNumber)
+	if err != nil {
+		t.Fatalf("the screen pop's case %q: %v", caseNumber, err)
 	}
-	if got := text("#offer-ivr"); !strings.Contains(got, "main · 2") {
-		t.Errorf("screen pop IVR path %q", got)
+	if !slices.ContainsFunc(d.Calls, func(c cases.Call) bool { return c.ChannelID == caller.ChannelID() }) {
+		t.Errorf("the screen pop's case %s has no call of the caller's channel %s: %+v", caseNumber, caller.ChannelID(), d.Calls)
 	}
+	fmt.Printf("%s%s %s\n", browserCallMark, caseNumber, caller.ChannelID())
 	if got := text("#history tbody"); !strings.Contains(got, string(earlier)) || !strings.Contains(got, "咨询") {
 		t.Errorf("caller history %q", got)
 	}
@@ -510,13 +581,18 @@ func browserChild(t *testing.T) {
 	// Answer with Alt+A; the case form opens with the case.
 	step("answer", alt("a"))
 	until("connected", `!document.getElementById("call-facts").hidden`)
-	if !slices.Contains(dist.log(), "Accept alice "+string(o.ID)) {
-		t.Errorf("distribution calls %v", dist.log())
-	}
 	until("the case form loads", `document.getElementById("f-region").value === "620000"`)
-	if got := text("#call-ivr"); !strings.Contains(got, "main · 2") {
-		t.Errorf("IVR path on the call %q", got)
+	if a, err := acdStore.Agent(ctx, "alice"); err != nil || a.State != acd.StateOnCall {
+		t.Errorf("distributor after the answer: %+v, %v", a, err)
 	}
+
+	// Hold with Alt+H: the call shows held and for how long; the seat's health is shown.
+	// Alt+H again resumes.
+	step("hold", alt("h"))
+	until("held", `document.getElementById("call-flags").textContent.includes("保持中") && document.getElementById("call-held").textContent !== ""`)
+	until("the seat's health", `document.getElementById("seat-health").textContent.includes("ICE")`)
+	step("resume", alt("h"))
+	until("resumed", `!document.getElementById("call-flags").textContent.includes("保持中")`)
 
 	// Fill in the case form. A mistyped credit code is caught before anything is sent.
 	for _, f := range []struct {
@@ -552,7 +628,7 @@ func browserChild(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("f-r-credit"), "914403001922038216"),
 		alt("s"))
 	until("saved", `document.getElementById("case-message").textContent === "工单已保存"`)
-	d, err := store.FindByNumber(ctx, caseNumber)
+	d, err = store.FindByNumber(ctx, caseNumber)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -582,11 +658,16 @@ func browserChild(t *testing.T) {
 		chromedp.Click(chromedp.ID("btn-wrap")),
 		chromedp.WaitNotVisible(chromedp.ID("wrapup")))
 	until("ready after wrap-up", `document.getElementById("state-badge").classList.contains("ready")`)
-	dist.mu.Lock()
-	disp := dist.disps[o.Call]
-	dist.mu.Unlock()
-	if disp != (agentdesk.Disposition{CaseNumber: caseNumber, Kind: cases.KindComplaint, Status: cases.StatusRegistered, Summary: "冰箱质量投诉，已登记转办"}) {
-		t.Errorf("disposition %+v", disp)
+	select {
+	case <-caller.Done():
+	case <-time.After(20 * time.Second):
+		t.Error("the caller was not hung up")
+	}
+	if d, err := store.FindByNumber(ctx, caseNumber); err != nil || d.Case.Status != cases.StatusRegistered || d.Case.Kind != cases.KindComplaint ||
+		!slices.ContainsFunc(d.Events, func(e cases.Event) bool {
+			return e.Kind == cases.EventRegistered && e.Actor == "alice" && strings.Contains(string(e.Detail), "冰箱质量投诉，已登记转办")
+		}) {
+		t.Errorf("the disposition on the case: %+v, %v", d.Case, err)
 	}
 	if got := text("#tasks tbody"); !strings.Contains(got, "139****5678") || strings.Contains(got, "13912345678") {
 		t.Errorf("callback tasks %q", got)

@@ -112,7 +112,11 @@ func TestCaseForm(t *testing.T) {
 		got.HarmKnownOn.Format(time.DateOnly) != "2026-01-20" {
 		t.Errorf("stored case %+v", got)
 	}
-	last := d.Events[len(d.Events)-1]
+	// The region (620102) hands the case over: the dispatched entry follows the change.
+	last := d.Events[len(d.Events)-2]
+	if d.Events[len(d.Events)-1].Kind != cases.EventDispatched || got.HandlingOffice == "" {
+		t.Errorf("no hand-over after the change: %+v, office %q", d.Events[len(d.Events)-1], got.HandlingOffice)
+	}
 	if last.Kind != cases.EventCaseChanged || last.Actor != "alice" {
 		t.Errorf("last trail entry %+v", last)
 	}

@@ -61,6 +61,8 @@ type Offer struct {
 	RingUntil time.Time
 	// Task is the callback task of a callback offer.
 	Task cases.TaskID
+	// Note is what the agent who transferred the call wrote for the next one.
+	Note string
 }
 
 func (o Offer) check() error {
@@ -330,7 +332,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &hs):
 		return hs.HTTPStatus()
-	case errors.Is(err, acd.ErrStateConflict), errors.Is(err, acd.ErrIllegalTransition):
+	case errors.Is(err, acd.ErrStateConflict), errors.Is(err, acd.ErrIllegalTransition), errors.Is(err, acd.ErrNotEligible):
 		return http.StatusConflict
 	case errors.Is(err, acd.ErrInvalid):
 		return http.StatusBadRequest
@@ -374,6 +376,16 @@ func (d *Desk) forget(h *hub) {
 	defer h.mu.Unlock()
 	if h.idle() && d.hubs[h.agent] == h {
 		delete(d.hubs, h.agent)
+	}
+}
+
+// unindexCall forgets that agent holds call, unless another agent holds it now (the call
+// was transferred to them).
+func (d *Desk) unindexCall(call CallID, agent acd.AgentID) {
+	d.idxMu.Lock()
+	defer d.idxMu.Unlock()
+	if d.calls[call] == agent {
+		delete(d.calls, call)
 	}
 }
 
@@ -511,7 +523,8 @@ func (d *Desk) Shutdown(ctx context.Context) error {
 func (d *Desk) screenPop(ctx context.Context, agent acd.AgentID, o Offer) offerView {
 	now := d.cfg.Now()
 	v := offerView{ID: o.ID, Call: o.Call, Kind: o.Kind, CaseNumber: o.CaseNumber, Caller: o.Caller.Masked(),
-		Queue: o.Queue, Language: o.Language, IVRPath: o.IVRPath, EnqueuedAt: o.EnqueuedAt, Task: o.Task, History: []historyView{}}
+		Queue: o.Queue, Language: o.Language, IVRPath: o.IVRPath, EnqueuedAt: o.EnqueuedAt, Task: o.Task, Note: o.Note,
+		History: []historyView{}}
 	if v.IVRPath == nil {
 		v.IVRPath = []PathStep{}
 	}

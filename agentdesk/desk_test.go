@@ -247,10 +247,16 @@ func TestCallFromRingToWrapUp(t *testing.T) {
 
 	// Hold and unhold go to the distribution; mute needs a softphone.
 	cl.ok("hold", msg{"call": string(o.Call)})
-	if c := cl.await("call_updated", nil).obj("call"); c["held"] != true {
+	if c := cl.await("call_updated", nil).obj("call"); c["held"] != true || c.str("held_since") == "" {
 		t.Errorf("held: %v", c)
 	}
 	cl.ok("unhold", msg{"call": string(o.Call)})
+	if c := cl.await("call_updated", nil).obj("call"); c["held"] != false || c["held_since"] != nil || c["held_seconds"] == nil {
+		t.Errorf("resumed: %v", c)
+	}
+	if h := cl.ok("seat_health", nil); h.obj("seat").str("state") != "none" {
+		t.Errorf("seat health without a softphone: %v", h)
+	}
 	cl.refused("mute", msg{"call": string(o.Call)}, 503)
 
 	// Hang up: the call ends and asks for its disposition.

@@ -88,6 +88,7 @@ func init() {
 		"wrapup_done": on(true, (*conn).onWrapUp),
 		"callback":    on(true, (*conn).onCallback),
 		"seat_offer":  on(true, (*conn).onSeatOffer),
+		"seat_health": on(false, (*conn).onSeatHealth),
 	}
 }
 
@@ -362,14 +363,18 @@ func checkCallID(id CallID) error {
 // ownCall checks that the agent talks on the call; ended: the call may also be one waiting
 // for its disposition.
 func (c *conn) ownCall(id CallID, ended bool) error {
-	switch owner := c.d.callOwner(id); owner {
-	case c.agent():
-	case "":
+	_, active := c.h.activeCall(id)
+	_, wrapping := c.h.wrap(id)
+	// A transferred call is on two desks: the next agent's (the index names them) and the
+	// transferring agent's, for its disposition.
+	switch owner := c.d.callOwner(id); {
+	case owner == c.agent(), active, wrapping:
+	case owner == "":
 		return errorf(http.StatusConflict, "call %s is not on your desk", truncate(string(id), 64))
 	default:
 		return errorf(http.StatusForbidden, "call %s is not yours", truncate(string(id), 64))
 	}
-	if _, ok := c.h.activeCall(id); ok {
+	if active {
 		return nil
 	}
 	if _, ok := c.h.wrap(id); ok && ended {
@@ -625,6 +630,12 @@ func (c *conn) onSeatOffer(ctx context.Context, m seatOfferMsg) (*message, error
 		return nil, fmt.Errorf("open seat: %w", err)
 	}
 	return &message{Type: "seat_answer", SDP: answer}, nil
+}
+
+// onSeatHealth answers with the seat's health now: its state, ICE state, packets, loss and
+// jitter each way (the desk polls it during calls; state changes come unasked).
+func (c *conn) onSeatHealth(context.Context, bare) (*message, error) {
+	return &message{Type: "seat_health", Seat: c.d.seatView(c.agent(), nil)}, nil
 }
 
 // --- snapshot ---

@@ -258,7 +258,7 @@ func (h *hub) connect(c Call) error {
 		if v.Task == 0 {
 			v.Task = o.Task
 		}
-		v.IVRPath, v.History = o.IVRPath, o.History
+		v.IVRPath, v.History, v.Note = o.IVRPath, o.History, o.Note
 	}
 	if v.Direction == "" {
 		v.Direction = cases.Inbound
@@ -319,7 +319,7 @@ func (h *hub) wrapDone(id CallID) {
 	if len(h.wraps) == n {
 		return
 	}
-	h.d.index("", id, "")
+	h.d.unindexCall(id, h.agent)
 	h.broadcastLocked(message{Type: "wrapup_recorded", CallID: id})
 	h.refresh()
 }
@@ -351,8 +351,15 @@ func (h *hub) setCallFlags(id CallID, muted, held *bool) {
 	if muted != nil {
 		h.call.Muted = *muted
 	}
-	if held != nil {
+	if held != nil && *held != h.call.Held {
+		now := h.d.cfg.Now()
 		h.call.Held = *held
+		if *held {
+			h.call.HeldSince = &now
+		} else if h.call.HeldSince != nil {
+			h.call.HeldSeconds += int(now.Sub(*h.call.HeldSince) / time.Second)
+			h.call.HeldSince = nil
+		}
 	}
 	v := *h.call
 	h.broadcastLocked(message{Type: "call_updated", Call: &v})

@@ -40,6 +40,7 @@ type Server struct {
 	requests *prometheus.CounterVec
 	mux      *http.ServeMux
 	desk     *Desk
+	routes   []route
 
 	mu       sync.Mutex
 	draining bool
@@ -51,6 +52,18 @@ type Option func(*Server)
 // WithDesk mounts the agent desk: sign-in, the agent WebSocket, the case form and the web
 // app; and puts the case API behind sign-in, with every case read audited.
 func WithDesk(d *Desk) Option { return func(s *Server) { s.desk = d } }
+
+type route struct {
+	pattern string
+	h       http.Handler
+}
+
+// WithRoute mounts h at pattern (an http.ServeMux pattern) beside the server's own routes,
+// for features of their own packages (the wallboard). h guards itself; it is not counted in
+// the request metrics (it may be a WebSocket).
+func WithRoute(pattern string, h http.Handler) Option {
+	return func(s *Server) { s.routes = append(s.routes, route{pattern, h}) }
+}
 
 // New builds the server. reg collects the metrics served at /metrics; the server registers
 // its own collectors there. Without WithDesk the case API is open: only for tests and
@@ -73,6 +86,9 @@ func New(caseReader CaseReader, checks []Check, reg *prometheus.Registry, log *s
 	if s.desk != nil {
 		reg.MustRegister(s.desk.Collectors()...)
 		s.desk.mount(s.mux, s.handle)
+	}
+	for _, r := range s.routes {
+		s.mux.Handle(r.pattern, r.h)
 	}
 	return s
 }

@@ -70,6 +70,8 @@ type offerView struct {
 	Task        cases.TaskID  `json:"task,omitempty"`
 	History     []historyView `json:"history"`
 	Accepted    bool          `json:"accepted"`
+	// Note is the transferring agent's note, for a transferred call.
+	Note string `json:"note,omitempty"`
 }
 
 // historyView is one of the caller's earlier cases, as the screen pop lists it.
@@ -110,8 +112,13 @@ type callView struct {
 	ConnectedAt time.Time       `json:"connected_at"`
 	Muted       bool            `json:"muted"`
 	Held        bool            `json:"held"`
-	IVRPath     []PathStep      `json:"ivr_path,omitempty"`
-	History     []historyView   `json:"history"`
+	// HeldSince is when the caller was put on hold, while held; HeldSeconds the time held
+	// before (earlier holds of the call).
+	HeldSince   *time.Time    `json:"held_since,omitempty"`
+	HeldSeconds int           `json:"held_seconds"`
+	Note        string        `json:"note,omitempty"` // the transfer note of the offer
+	IVRPath     []PathStep    `json:"ivr_path,omitempty"`
+	History     []historyView `json:"history"`
 }
 
 // wrapView is an ended call waiting for its disposition.

@@ -33,6 +33,17 @@ func secureHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// webPage serves one page of the app (web/name); it shows no data by itself.
+func webPage(name string) http.Handler {
+	sub, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		panic(err) // the embedded tree always has web/
+	}
+	return secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, sub, name)
+	}))
+}
+
 // webApp serves the app: / is the page, /assets/ its scripts and styles (web/assets).
 func webApp() (index, assets http.Handler) {
 	sub, err := fs.Sub(webFiles, "web")
@@ -61,9 +72,12 @@ func (d *Desk) mount(mux *http.ServeMux, handle func(pattern string, h http.Hand
 	handle("POST /api/auth/logout", a.Logout)
 	handle("GET /api/auth/session", a.Session)
 	handle("PUT /api/cases/{number}", a.RequireRole(deskRoles...)(http.HandlerFunc(d.putCase)).ServeHTTP)
+	handle("POST /api/cases/{number}/survey", a.RequireRole(surveyRoles...)(http.HandlerFunc(d.postSurvey)).ServeHTTP)
 	// Not counted by handle: the request lasts as long as the connection.
 	mux.Handle("GET /api/agent/ws", a.RequireWebSocket(deskRoles...)(http.HandlerFunc(d.serveWS)))
 	index, assets := webApp()
 	mux.Handle("GET /{$}", index)
 	mux.Handle("GET /assets/", assets)
+	// The supervisors' wallboard; its data come from package wallboard (WithRoute).
+	mux.Handle("GET /wallboard", webPage("wallboard.html"))
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
@@ -66,8 +67,11 @@ type Config struct {
 	Fallback callflow.AgentLine
 	// RequestTimeout bounds the PBX and seat requests of an answer. Default 5s.
 	RequestTimeout time.Duration
-	Log            *slog.Logger
-	Now            func() time.Time
+	// SeatGrace is how long a caller whose agent's seat dropped mid-call waits for it to
+	// come back before the call goes back to the queue. Default callflow.DefaultSeatGrace.
+	SeatGrace time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Line rings agents on their desks and seats. Build it with New; give it to the queue as
@@ -109,6 +113,9 @@ func New(cfg Config) (*Line, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 5 * time.Second
 	}
+	if cfg.SeatGrace <= 0 {
+		cfg.SeatGrace = callflow.DefaultSeatGrace
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -135,7 +142,8 @@ func (l *Line) getDesk() Desk {
 // legSuffix is what the queue appends to the caller's channel id to name an agent's leg.
 var legSuffix = regexp.MustCompile(`-a[0-9]+$`)
 
-// CallOf is the call (the caller's channel id) an agent leg's channel id belongs to.
+// CallOf is the call (the caller's channel id) an agent leg's channel id belongs to, for a
+// ring that does not name it (AgentRing.CallID).
 func CallOf(legChannelID string) agentdesk.CallID {
 	return agentdesk.CallID(legSuffix.ReplaceAllString(legChannelID, ""))
 }
@@ -158,16 +166,19 @@ func (l *Line) Ring(ctx context.Context, r callflow.AgentRing) (callflow.Leg, er
 	if desk == nil {
 		return nil, fmt.Errorf("ring agent %s: no desk", r.Agent)
 	}
-	call := CallOf(r.ChannelID)
-	leg := &seatLeg{l: l, desk: desk, id: r.ChannelID, agent: r.Agent, call: call, offer: agentdesk.OfferID(r.ChannelID),
-		caseNumber: cases.Number(r.CaseNumber), out: make(chan callflow.LegEvent, 4),
+	call := agentdesk.CallID(r.CallID)
+	if call == "" {
+		call = CallOf(r.ChannelID)
+	}
+	leg := &seatLeg{l: l, desk: desk, id: r.ChannelID, current: r.ChannelID, agent: r.Agent, call: call,
+		offer: agentdesk.OfferID(r.ChannelID), caseNumber: cases.Number(r.CaseNumber), out: make(chan callflow.LegEvent, 4),
 		answer: make(chan bool, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		log: l.log.With("agent", r.Agent, "call", call, "leg", r.ChannelID)}
+		log: l.log.With("agent", r.Agent, "call", call, "case", r.CaseNumber, "leg", r.ChannelID)}
 	l.mu.Lock()
 	l.rings[leg.offer] = leg
 	l.mu.Unlock()
 	o := agentdesk.Offer{ID: leg.offer, Call: call, Kind: agentdesk.OfferCall, CaseNumber: leg.caseNumber,
-		Caller: cases.Phone(r.CallerID), RingUntil: l.cfg.Now().Add(r.Timeout)}
+		Caller: cases.Phone(r.CallerID), Queue: string(r.Queue), Note: r.Note, RingUntil: l.cfg.Now().Add(r.Timeout)}
 	if err := desk.Ring(ctx, r.Agent, o); err != nil {
 		l.forget(leg)
 		return nil, fmt.Errorf("ring agent %s on the desk: %w", r.Agent, err)
@@ -196,7 +207,7 @@ type statusError struct {
 func (e *statusError) Error() string   { return e.msg }
 func (e *statusError) HTTPStatus() int { return e.status }
 
-// ErrNotSupported: hold, transfer and callbacks are not carried out on seats yet.
+// ErrNotSupported: callbacks are not carried out on seats yet.
 var ErrNotSupported = &statusError{msg: "not supported yet", status: http.StatusNotImplemented}
 
 func gone(format string, args ...any) error {
@@ -248,25 +259,70 @@ func (l *Line) Hangup(ctx context.Context, agent acd.AgentID, call agentdesk.Cal
 		return fmt.Errorf("hang up: %w", gone("call %s is not connected to %s", call, agent))
 	}
 	leg.setEndReason("agent hung up")
-	if err := l.cfg.PBX.Hangup(ctx, leg.id, pbx.HangupNormal); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+	if err := l.cfg.PBX.Hangup(ctx, leg.ChannelID(), pbx.HangupNormal); err != nil && !errors.Is(err, pbx.ErrNotFound) {
 		return fmt.Errorf("hang up call %s of %s: %w", call, agent, err)
 	}
 	return nil
 }
 
-// Hold is not supported yet on seats.
-func (l *Line) Hold(context.Context, acd.AgentID, agentdesk.CallID, bool) error {
-	return fmt.Errorf("hold: %w", ErrNotSupported)
+// connectedLeg returns the leg of call if agent talks on it.
+func (l *Line) connectedLeg(agent acd.AgentID, call agentdesk.CallID) (*seatLeg, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	leg := l.calls[call]
+	if leg == nil || leg.agent != agent {
+		return nil, gone("call %s is not connected to %s", call, agent)
+	}
+	return leg, nil
 }
 
-// Transfer is not supported yet on seats.
-func (l *Line) Transfer(context.Context, acd.AgentID, agentdesk.CallID, agentdesk.Transfer) error {
-	return fmt.Errorf("transfer: %w", ErrNotSupported)
+// Hold puts the caller on hold or takes them off it: the call's goroutine takes the caller
+// out of the bridge to the hold media, or back. (The desk silences the caller on the
+// agent's seat itself.)
+func (l *Line) Hold(ctx context.Context, agent acd.AgentID, call agentdesk.CallID, held bool) error {
+	leg, err := l.connectedLeg(agent, call)
+	if err != nil {
+		return fmt.Errorf("hold: %w", err)
+	}
+	if err := leg.command(ctx, callflow.LegEvent{Kind: callflow.LegHold, Held: held}); err != nil {
+		return fmt.Errorf("hold %s: %w", call, err)
+	}
+	return nil
 }
 
-// Callback is not supported yet on seats.
-func (l *Line) Callback(context.Context, acd.AgentID, cases.TaskID) error {
-	return fmt.Errorf("callback: %w", ErrNotSupported)
+// Transfer sends the call on, blind, through the call's goroutine: to a queue, or to an
+// agent who must be ready. The agent's leg is deleted and the desk told (Ended,
+// "transferred") before it returns.
+func (l *Line) Transfer(ctx context.Context, agent acd.AgentID, call agentdesk.CallID, to agentdesk.Transfer) error {
+	leg, err := l.connectedLeg(agent, call)
+	if err != nil {
+		return fmt.Errorf("transfer: %w", err)
+	}
+	err = leg.command(ctx, callflow.LegEvent{Kind: callflow.LegTransfer,
+		To: callflow.LegTransferTarget{Queue: acd.QueueName(to.Queue), Agent: to.Agent, Note: to.Note}})
+	if err != nil {
+		return fmt.Errorf("transfer %s: %w", call, err)
+	}
+	l.log.Info("desk calls: transferred", "agent", agent, "call", call, "queue", to.Queue, "to_agent", to.Agent)
+	return nil
+}
+
+// SeatEvent passes a seat state change to the call its agent talks on, if any: a seat that
+// drops puts the caller on hold for the grace period, a seat that comes back resumes the
+// call. Give it to media.New with media.WithEventHandler, beside the desk's.
+func (l *Line) SeatEvent(e media.Event) {
+	l.mu.Lock()
+	var leg *seatLeg
+	for _, g := range l.calls {
+		if g.agent == acd.AgentID(e.Agent) {
+			leg = g
+			break
+		}
+	}
+	l.mu.Unlock()
+	if leg != nil {
+		leg.noteSeat(e.State, e.Reason)
+	}
 }
 
 // WrapUpDone registers the agent's disposition on the call's case: kind, status and the
@@ -301,7 +357,7 @@ func (l *Line) WrapUpDone(ctx context.Context, agent acd.AgentID, call agentdesk
 type seatLeg struct {
 	l          *Line
 	desk       Desk
-	id         string // the ExternalMedia channel's id
+	id         string // the first ExternalMedia channel's id: the leg's name
 	agent      acd.AgentID
 	call       agentdesk.CallID
 	offer      agentdesk.OfferID
@@ -314,14 +370,41 @@ type seatLeg struct {
 	done   chan struct{} // run has returned
 	once   sync.Once
 
-	mu        sync.Mutex
-	decided   bool
-	connected bool // the desk shows the call connected
-	media     *pbx.ExternalMedia
-	endReason string
+	// Made on first use (chans), so that every way of making a leg has them.
+	chansOnce sync.Once
+	cmds      chan callflow.LegEvent  // the agent's commands, to the call's goroutine
+	seatKick  chan struct{}           // the seat's state changed (seatState)
+	swap      chan (<-chan pbx.Event) // a reconnect's new channel events (nil: none for now)
+
+	mu         sync.Mutex
+	decided    bool
+	connected  bool // the desk shows the call connected
+	media      *pbx.ExternalMedia
+	current    string // the ExternalMedia channel's id now (a new one after a reconnect)
+	reconnects int
+	endReason  string
+	seatState  media.SeatState
+	seatWhy    string
 }
 
-func (g *seatLeg) ChannelID() string                { return g.id }
+// ChannelID is the id of the leg's ExternalMedia channel now.
+func (g *seatLeg) ChannelID() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.current == "" {
+		return g.id
+	}
+	return g.current
+}
+
+func (g *seatLeg) chans() {
+	g.chansOnce.Do(func() {
+		g.cmds = make(chan callflow.LegEvent)
+		g.seatKick = make(chan struct{}, 1)
+		g.swap = make(chan (<-chan pbx.Event))
+	})
+}
+
 func (g *seatLeg) Events() <-chan callflow.LegEvent { return g.out }
 
 func (g *seatLeg) decide(accept bool) bool {
@@ -343,6 +426,58 @@ func (g *seatLeg) setEndReason(r string) {
 	g.mu.Unlock()
 }
 
+// NoteEnd is why the call leaves the agent (callflow.EndNoter): the desk shows it.
+func (g *seatLeg) NoteEnd(reason string) { g.setEndReason(reason) }
+
+// command hands an agent's command to the call's goroutine and waits for its outcome.
+func (g *seatLeg) command(ctx context.Context, ev callflow.LegEvent) error {
+	g.chans()
+	out := make(chan error, 1)
+	ev.Reply = out
+	select {
+	case g.cmds <- ev:
+	case <-g.done:
+		return gone("call %s has ended", g.call)
+	case <-ctx.Done():
+		return fmt.Errorf("the call did not take the command: %w", ctx.Err())
+	}
+	select {
+	case err := <-out:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("no outcome from the call: %w", ctx.Err())
+	}
+}
+
+// noteSeat records the seat's state; the run loop tells the call what it means.
+func (g *seatLeg) noteSeat(st media.SeatState, why string) {
+	g.chans()
+	g.mu.Lock()
+	g.seatState, g.seatWhy = st, why
+	g.mu.Unlock()
+	select {
+	case g.seatKick <- struct{}{}:
+	default:
+	}
+}
+
+// seatNotice says what a seat state means to a call whose caller has (lost) or has not lost
+// the agent: a pure function. Disconnected counts as lost: the caller hears nothing of the
+// agent, and ICE may or may not recover.
+func seatNotice(st media.SeatState, lost bool) (callflow.LegEventKind, bool) {
+	switch st {
+	case media.SeatDisconnected, media.SeatFailed, media.SeatClosed:
+		if !lost {
+			return callflow.LegSeatLost, true
+		}
+	case media.SeatConnected:
+		if lost {
+			return callflow.LegSeatBack, true
+		}
+	}
+	return 0, false
+}
+
 func (g *seatLeg) emit(e callflow.LegEvent) bool {
 	select {
 	case g.out <- e:
@@ -355,6 +490,7 @@ func (g *seatLeg) emit(e callflow.LegEvent) bool {
 // run waits for the agent's decision or the ring timeout, connects an accepted offer and
 // then follows the ExternalMedia channel until it is gone.
 func (g *seatLeg) run(timeout time.Duration) {
+	g.chans()
 	defer close(g.done)
 	defer close(g.out)
 	ring := time.NewTimer(timeout)
@@ -416,10 +552,30 @@ func (g *seatLeg) run(timeout time.Duration) {
 	if !g.emit(callflow.LegEvent{Kind: callflow.LegAnswered}) {
 		return
 	}
+	lost := false
 	for {
 		select {
 		case <-g.stop:
 			return
+		case cmd := <-g.cmds:
+			if !g.emit(cmd) {
+				cmd.Reply <- gone("call %s has ended", g.call)
+				return
+			}
+		case <-g.seatKick:
+			g.mu.Lock()
+			st, why := g.seatState, g.seatWhy
+			g.mu.Unlock()
+			kind, ok := seatNotice(st, lost)
+			if !ok {
+				continue
+			}
+			lost = kind == callflow.LegSeatLost
+			g.log.Info("desk calls: seat notice", "notice", kind, "seat", st, "reason", why)
+			if !g.emit(callflow.LegEvent{Kind: kind, Reason: why, Grace: g.l.cfg.SeatGrace}) {
+				return
+			}
+		case events = <-g.swap: // a reconnect: nil while the old channel goes
 		case ev, ok := <-events:
 			if !ok {
 				g.emit(callflow.LegEvent{Kind: callflow.LegGone, Reason: "stream ended"})
@@ -432,6 +588,53 @@ func (g *seatLeg) run(timeout time.Duration) {
 			}
 		}
 	}
+}
+
+// swapEvents makes the run loop follow events (nil: nothing) from now on.
+func (g *seatLeg) swapEvents(ctx context.Context, events <-chan pbx.Event) error {
+	g.chans()
+	select {
+	case g.swap <- events:
+		return nil
+	case <-g.done:
+		return gone("call %s has ended", g.call)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Reconnect rebuilds the leg's media after the agent's seat came back: the old
+// ExternalMedia channel is deleted first (its last packets must not reach the seat's
+// socket), then the seat is attached again and a new channel points at it. The caller's
+// goroutine calls it and bridges the new channel.
+func (g *seatLeg) Reconnect(ctx context.Context) (string, error) {
+	if err := g.swapEvents(ctx, nil); err != nil {
+		return "", fmt.Errorf("reconnect %s: %w", g.call, err)
+	}
+	if err := g.hangupMedia(ctx); err != nil {
+		g.log.Warn("desk calls: old seat channel not hung up", "err", err)
+	}
+	g.mu.Lock()
+	old := g.media
+	g.media = nil
+	g.reconnects++
+	id := g.id + "-r" + strconv.Itoa(g.reconnects)
+	g.mu.Unlock()
+	if old != nil && old.Events != nil {
+		old.Events.Close()
+	}
+	events, err := g.attach(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("reconnect %s: %w", g.call, err)
+	}
+	g.mu.Lock()
+	g.current = id
+	g.mu.Unlock()
+	if err := g.swapEvents(ctx, events); err != nil {
+		return "", fmt.Errorf("reconnect %s: %w", g.call, err)
+	}
+	g.log.Info("desk calls: seat reconnected", "channel", id)
+	return id, nil
 }
 
 // lateAnswer waits for the decision made as the offer rang out; false when the leg closed.
@@ -456,12 +659,18 @@ func (g *seatLeg) connect() (<-chan pbx.Event, error) {
 		case <-ctx.Done():
 		}
 	}()
+	return g.attach(ctx, g.id)
+}
+
+// attach attaches the call to the agent's seat and creates ExternalMedia channel id that
+// talks to the seat's socket.
+func (g *seatLeg) attach(ctx context.Context, id string) (<-chan pbx.Event, error) {
 	agent, call := media.AgentID(g.agent), media.CallID(g.call)
 	addr, err := g.l.cfg.Seats.AttachCall(ctx, agent, call)
 	if err != nil {
 		return nil, fmt.Errorf("attach the seat: %w", err)
 	}
-	em, err := g.l.cfg.PBX.ExternalMedia(ctx, pbx.ExternalMediaRequest{ChannelID: g.id, ExternalHost: addr.String()})
+	em, err := g.l.cfg.PBX.ExternalMedia(ctx, pbx.ExternalMediaRequest{ChannelID: id, ExternalHost: addr.String()})
 	if err != nil {
 		g.l.cfg.Seats.DetachCall(agent, call)
 		return nil, fmt.Errorf("external media to %s: %w", addr, err)

@@ -398,16 +398,147 @@ func TestWrapUpDone(t *testing.T) {
 	}
 }
 
-func TestNotSupported(t *testing.T) {
+func TestCommandsNeedAConnectedCall(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	for name, err := range map[string]error{
 		"hold":     f.line.Hold(ctx, agent, "call1", true),
 		"transfer": f.line.Transfer(ctx, agent, "call1", agentdesk.Transfer{Queue: "consult"}),
-		"callback": f.line.Callback(ctx, agent, 1),
 	} {
-		if !errors.Is(err, ErrNotSupported) {
-			t.Errorf("%s: %v, want not supported", name, err)
+		var hs interface{ HTTPStatus() int }
+		if !errors.As(err, &hs) || hs.HTTPStatus() != 409 {
+			t.Errorf("%s: %v, want a 409 refusal", name, err)
 		}
+	}
+	if err := f.line.Callback(ctx, agent, 1); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("callback: %v, want not supported", err)
+	}
+}
+
+// answered rings and accepts call1 for agent and returns the answered leg.
+func answered(t *testing.T, f *fixture) callflow.Leg {
+	t.Helper()
+	leg, err := f.line.Ring(context.Background(), callflow.AgentRing{Agent: agent, ChannelID: "call1-a1", CallID: "call1",
+		CallerID: "13800000001", CaseNumber: "C1", Note: "wants a refund", Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.line.Accept(context.Background(), agent, "call1-a1"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := next(t, leg); e.Kind != callflow.LegAnswered {
+		t.Fatalf("got %+v", e)
+	}
+	return leg
+}
+
+// TestCommandsReachTheCall: hold and transfer go to the call's goroutine as leg events and
+// return what it replies; a transfer that fails leaves the end reason alone.
+func TestCommandsReachTheCall(t *testing.T) {
+	f := newFixture(t, nil)
+	leg := answered(t, f)
+	defer leg.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		do    func() error
+		want  callflow.LegEvent
+		reply error
+	}{
+		{"hold", func() error { return f.line.Hold(ctx, agent, "call1", true) }, callflow.LegEvent{Kind: callflow.LegHold, Held: true}, nil},
+		{"resume", func() error { return f.line.Hold(ctx, agent, "call1", false) }, callflow.LegEvent{Kind: callflow.LegHold}, nil},
+		{"transfer refused", func() error {
+			return f.line.Transfer(ctx, agent, "call1", agentdesk.Transfer{Agent: "a2", Note: "n"})
+		}, callflow.LegEvent{Kind: callflow.LegTransfer, To: callflow.LegTransferTarget{Agent: "a2", Note: "n"}}, callflow.ErrTargetNotReady},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errc := make(chan error, 1)
+			go func() { errc <- tt.do() }()
+			got, ok := next(t, leg)
+			if !ok || got.Reply == nil {
+				t.Fatalf("leg event %+v (open %v): want a command", got, ok)
+			}
+			got.Reply <- tt.reply
+			got.Reply = nil
+			if got != tt.want {
+				t.Errorf("leg event %+v, want %+v", got, tt.want)
+			}
+			if err := <-errc; !errors.Is(err, tt.reply) || (tt.reply == nil && err != nil) {
+				t.Errorf("outcome %v, want %v", err, tt.reply)
+			}
+		})
+	}
+	leg.Close()
+	if d := f.desk.seen(); !slices.Contains(d, "ended call1 caller hung up") {
+		t.Errorf("desk saw %q: a refused transfer must not name the end", d)
+	}
+}
+
+// TestEndNoted: the reason the call goroutine notes is what the desk shows.
+func TestEndNoted(t *testing.T) {
+	f := newFixture(t, nil)
+	leg := answered(t, f)
+	leg.(callflow.EndNoter).NoteEnd(callflow.EndTransferred)
+	if err := leg.Hangup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	leg.Close()
+	if d := f.desk.seen(); !slices.Contains(d, "ended call1 transferred") {
+		t.Errorf("desk saw %q", d)
+	}
+}
+
+func TestSeatNotice(t *testing.T) {
+	tests := []struct {
+		state media.SeatState
+		lost  bool
+		want  callflow.LegEventKind
+		ok    bool
+	}{
+		{media.SeatConnected, false, 0, false},
+		{media.SeatConnecting, false, 0, false},
+		{media.SeatDisconnected, false, callflow.LegSeatLost, true},
+		{media.SeatFailed, false, callflow.LegSeatLost, true},
+		{media.SeatClosed, false, callflow.LegSeatLost, true},
+		{media.SeatFailed, true, 0, false},
+		{media.SeatConnecting, true, 0, false},
+		{media.SeatConnected, true, callflow.LegSeatBack, true},
+	}
+	for _, tt := range tests {
+		if got, ok := seatNotice(tt.state, tt.lost); got != tt.want || ok != tt.ok {
+			t.Errorf("seatNotice(%s, lost %v) = %s %v, want %s %v", tt.state, tt.lost, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestSeatDropAndReconnect: the seat's events reach the call as notices, and a reconnect
+// deletes the old channel before it makes the new one at the seat.
+func TestSeatDropAndReconnect(t *testing.T) {
+	f := newFixture(t, nil)
+	leg := answered(t, f)
+	f.line.SeatEvent(media.Event{Agent: media.AgentID(agent), State: media.SeatFailed, Call: "call1", Reason: "ice failed"})
+	if e, _ := next(t, leg); e.Kind != callflow.LegSeatLost || e.Reason != "ice failed" || e.Grace != callflow.DefaultSeatGrace {
+		t.Fatalf("got %+v, want seat lost", e)
+	}
+	f.line.SeatEvent(media.Event{Agent: "somebody-else", State: media.SeatConnected})
+	f.line.SeatEvent(media.Event{Agent: media.AgentID(agent), State: media.SeatConnected, Call: "call1"})
+	if e, _ := next(t, leg); e.Kind != callflow.LegSeatBack {
+		t.Fatalf("got %+v, want seat back", e)
+	}
+	id, err := leg.(callflow.Reconnector).Reconnect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "call1-a1-r1" || leg.ChannelID() != id {
+		t.Errorf("new channel %q, leg says %q", id, leg.ChannelID())
+	}
+	want := []string{"external call1-a1 127.0.0.1:40000", "hangup call1-a1", "external call1-a1-r1 127.0.0.1:40000"}
+	if p := f.pbx.seen(); !slices.Equal(p, want) {
+		t.Errorf("pbx saw %q, want %q", p, want)
+	}
+	leg.Close()
+	if p := f.pbx.seen(); p[len(p)-1] != "hangup call1-a1-r1" {
+		t.Errorf("pbx saw %q: the new channel is not deleted at the end", p)
 	}
 }

@@ -98,6 +98,25 @@
     return { status: r.status, data };
   }
 
+  // offerRecordings lets the agent play the recordings of a callback's case (the voicemail)
+  // before calling back; every play is audited by the server.
+  async function offerRecordings(o) {
+    const box = $("offer-audio");
+    box.textContent = "";
+    $("offer-recordings").hidden = true;
+    const r = await api("GET", "/api/cases/" + encodeURIComponent(o.case_number));
+    if (r.status !== 200 || !S.offer || S.offer.id !== o.id) return;
+    for (const rec of (r.data && r.data.recordings) || []) {
+      const a = document.createElement("audio");
+      a.controls = true;
+      a.preload = "none";
+      a.src = "/api/cases/" + encodeURIComponent(o.case_number) + "/recordings/" + rec.id;
+      a.dataset.recording = String(rec.id);
+      box.append(a);
+    }
+    $("offer-recordings").hidden = box.childElementCount === 0;
+  }
+
   // --- sign-in ---
 
   function showLogin(message) {
@@ -247,6 +266,7 @@
         if (!S.offer || S.offer.id !== m.offer.id) S.offerSeenAt = Date.now();
         S.offer = m.offer;
         S.history = m.offer.history || [];
+        if (m.offer.kind === "callback") offerRecordings(m.offer);
         break;
       case "offer_cancelled":
         if (S.offer && S.offer.id === m.offer_id) S.offer = null;
@@ -271,6 +291,14 @@
       case "seat_health":
         S.seat = m.seat;
         break;
+      case "supervisor": {
+        // A supervisor whispering or barging can be heard: say so (listening is not shown).
+        const el = $("call-supervisor");
+        el.textContent = m.mode ? t("supervisor." + m.mode).replace("{name}", m.supervisor || "") : "";
+        el.hidden = !m.mode;
+        if (!m.mode) toast(t("supervisor.left").replace("{name}", m.supervisor || ""));
+        break;
+      }
       case "error":
         if (!m.id) toast(m.error);
         break;
@@ -300,6 +328,17 @@
   function accept() { if (S.offer && !S.offer.accepted) act("accept", { offer: S.offer.id }); }
   function reject() { if (S.offer && !S.offer.accepted) act("reject", { offer: S.offer.id }); }
   function hangup() { if (S.call) act("hangup", { call: S.call.id }); }
+
+  // escalate flags the call's case as an emergency: the duty officers are rung in turn
+  // (POST /api/cases/{number}/emergency), and every step goes on the case.
+  async function escalate() {
+    if (!S.call || !S.call.case_number) return;
+    if (!window.confirm(t("emergency.confirm"))) return;
+    const r = await api("POST", "/api/cases/" + encodeURIComponent(S.call.case_number) + "/emergency", {});
+    if (r.status === 202) toast(t("emergency.started"));
+    else if (r.status === 409) toast(t("emergency.running"));
+    else toast(t("emergency.failed") + ((r.data && r.data.error) ? ": " + r.data.error : ""));
+  }
   function toggleMute() { if (S.call) act(S.call.muted ? "unmute" : "mute", { call: S.call.id }); }
   function toggleHold() { if (S.call) act(S.call.held ? "unhold" : "hold", { call: S.call.id }); }
 
@@ -309,7 +348,7 @@
     const queue = $("transfer-queue").value, agent = $("transfer-agent").value.trim();
     const fields = { call: S.call.id, note: $("transfer-note").value };
     if (agent) fields.agent = agent; else if (queue) fields.queue = queue; else return;
-    if (await act("transfer", fields)) {
+    if (await act("transfer", fields, t("transfer.sent"))) {
       $("transfer-agent").value = "";
       $("transfer-note").value = "";
     }
@@ -317,6 +356,12 @@
 
   async function callBack(task) {
     await act("callback", { task }, t("tasks.started"));
+  }
+  // The callback task of the call, if it is one.
+  function callTask() { return (S.call && S.call.task) || 0; }
+  function wrongNumber() {
+    const task = callTask();
+    if (task) act("callback_outcome", { task, outcome: "wrong_number" }, t("tasks.wrong_number"));
   }
 
   // --- softphone ---
@@ -406,10 +451,15 @@
     clearErrors($("case-form"));
     $("case-form").reset();
     $("case-message").textContent = "";
+    S.caseStatus = null;
+    $("survey-form").reset();
+    $("survey-message").textContent = "";
     render();
     const r = await api("GET", "/api/cases/" + encodeURIComponent(number));
     if (r.status !== 200 || S.caseNumber !== number) return;
     const c = r.data.case;
+    S.caseStatus = c.status;
+    render();
     const set = (name, v) => { input(name).value = v == null ? "" : v; };
     set("kind", c.kind);
     set("goods_service_class", c.goods_service_class || "");
@@ -559,6 +609,39 @@
     }
   }
 
+  // --- callback survey (回访) of a closed case ---
+
+  async function submitSurvey(ev) {
+    ev.preventDefault();
+    if (!S.caseNumber) return;
+    const form = $("survey-form");
+    const msg = (text, ok) => { $("survey-message").textContent = text; $("survey-message").className = "status " + (ok ? "ok" : "bad"); };
+    clearErrors(form);
+    $("btn-survey").disabled = true;
+    try {
+      const r = await api("POST", "/api/cases/" + encodeURIComponent(S.caseNumber) + "/survey",
+        { result: $("s-result").value, note: $("s-note").value.trim() });
+      if (r.status === 201) {
+        // Shown under the case form: the survey form hides once the case is reopened.
+        caseStatus(t(r.data.reopened ? (r.data.task ? "survey.reopened" : "survey.reopened_no_task") : "survey.saved"), true);
+        if (r.data.reopened) { S.caseStatus = "reopened"; act("snapshot"); }
+        form.reset();
+        render();
+        return;
+      }
+      if (r.status === 400 && r.data && r.data.fields) {
+        const errs = {};
+        for (const fe of r.data.fields) errs[fe.field] = fe.message;
+        showErrors(form, errs);
+      }
+      msg((r.data && r.data.error) || t("error.generic"), false);
+    } catch (err) {
+      msg(err.message, false);
+    } finally {
+      $("btn-survey").disabled = false;
+    }
+  }
+
   // --- wrap-up ---
 
   function prefillWrap(force) {
@@ -655,11 +738,14 @@
     sb.textContent = S.options && !S.options.softphone ? t("seat.unavailable") : label("seat", seat);
     sb.className = "badge " + seat;
     $("seat-detail").textContent = S.seat && S.seat.reason ? S.seat.reason : "";
+    $("seat-health").textContent = seatHealth(S.seat);
     $("btn-seat").disabled = !S.options || !S.options.softphone || S.seatBusy || seat === "connected";
     const onCall = !!S.call;
     $("btn-mute").disabled = !onCall || !(S.options && S.options.softphone);
     $("btn-hold").disabled = !onCall;
     $("btn-hangup").disabled = !onCall;
+    $("btn-emergency").hidden = !onCall;
+    $("btn-wrong-number").hidden = !onCall || !callTask();
     $("btn-mute").textContent = t(S.call && S.call.muted ? "btn.unmute" : "btn.mute");
     $("btn-hold").textContent = t(S.call && S.call.held ? "btn.unhold" : "btn.hold");
 
@@ -673,6 +759,8 @@
       $("offer-caller").textContent = o.caller || "—";
       $("offer-queue").textContent = label("queue", o.queue);
       ivrList($("offer-ivr"), o.ivr_path);
+      $("offer-note-row").hidden = !o.note;
+      $("offer-note").textContent = o.note || "";
       $("offer-accepted").hidden = !o.accepted;
       $("btn-accept").disabled = !!o.accepted;
       $("btn-reject").disabled = !!o.accepted;
@@ -691,7 +779,11 @@
       if (S.call.held) flags.push(t("call.held"));
       if (S.call.muted) flags.push(t("call.muted"));
       $("call-flags").textContent = flags.join(" · ");
+      $("call-note-row").hidden = !S.call.note;
+      $("call-note").textContent = S.call.note || "";
     }
+    // A seat that drops mid-call: the caller hears a hold message while it reconnects.
+    $("call-seat-lost").hidden = !onCall || !S.seat || !["disconnected", "failed", "closed"].includes(S.seat.state);
 
     // The caller's history.
     const hist = $("history").tBodies[0];
@@ -712,6 +804,7 @@
     $("case-form").hidden = !S.caseNumber;
     $("case-none").hidden = !!S.caseNumber;
     $("case-number").textContent = S.caseNumber || "";
+    $("survey-form").hidden = !S.caseNumber || S.caseStatus !== "closed";
 
     // Wrap-up.
     const w = S.wrapups[0];
@@ -752,13 +845,41 @@
     }
     if (S.offer) $("offer-wait").textContent = fmtDuration(S.offer.wait_seconds + (now - S.offerSeenAt) / 1000);
     if (S.call) $("call-duration").textContent = fmtDuration((now - new Date(S.call.connected_at)) / 1000);
+    $("call-held").textContent = S.call ? heldText(S.call, now) : "";
+  }
+
+  // heldText is how long the caller is and was held on this call.
+  function heldText(c, now) {
+    const before = c.held_seconds || 0;
+    if (c.held && c.held_since) return t("call.held_for").replace("{t}", fmtDuration((now - new Date(c.held_since)) / 1000));
+    return before > 0 ? t("call.held_total").replace("{t}", fmtDuration(before)) : "";
+  }
+
+  // seatHealth is the seat's ICE state, packet loss each way and jitter, for the agent.
+  function seatHealth(s) {
+    if (!s || !s.ice_state) return "";
+    const lost = (st) => (st && st.packets ? Math.round((100 * (st.lost || 0)) / (st.packets + Math.max(st.lost || 0, 0))) : 0) + "%";
+    const jitter = Math.max((s.from_agent && s.from_agent.jitter_ms) || 0, (s.to_agent && s.to_agent.jitter_ms) || 0);
+    return t("seat.health").replace("{ice}", s.ice_state).replace("{up_lost}", lost(s.from_agent))
+      .replace("{down_lost}", lost(s.to_agent)).replace("{jitter}", jitter.toFixed(1));
+  }
+
+  function focusTransfer() { if (S.call) $("transfer-queue").focus(); }
+
+  // pollSeat refreshes the seat's loss and jitter every few seconds while a seat is open.
+  async function pollSeat() {
+    if (!S.ws || !S.seat || S.seat.state === "none" || S.seat.state === "closed") return;
+    try {
+      const r = await send("seat_health", {});
+      if (r && r.seat) { S.seat = r.seat; render(); }
+    } catch (_) { /* the next poll tries again */ }
   }
 
   // --- keyboard ---
 
   const KEYS = {
-    KeyA: accept, KeyJ: reject, KeyR: ready, KeyN: notReady, KeyM: toggleMute, KeyH: toggleHold, KeyX: hangup,
-    KeyS: () => saveCase(), KeyL: () => setLang(S.lang === "zh" ? "en" : "zh"),
+    KeyA: accept, KeyJ: reject, KeyR: ready, KeyN: notReady, KeyM: toggleMute, KeyH: toggleHold, KeyX: hangup, KeyT: focusTransfer,
+    KeyS: () => saveCase(), KeyL: () => setLang(S.lang === "zh" ? "en" : "zh"), KeyE: escalate,
   };
 
   function onKey(e) {
@@ -786,15 +907,19 @@
     $("btn-mute").addEventListener("click", toggleMute);
     $("btn-hold").addEventListener("click", toggleHold);
     $("btn-hangup").addEventListener("click", hangup);
+    $("btn-emergency").addEventListener("click", escalate);
+    $("btn-wrong-number").addEventListener("click", wrongNumber);
     $("btn-accept").addEventListener("click", accept);
     $("btn-reject").addEventListener("click", reject);
     $("transfer-form").addEventListener("submit", transfer);
     $("case-form").addEventListener("submit", saveCase);
+    $("survey-form").addEventListener("submit", submitSurvey);
     $("wrap-form").addEventListener("submit", submitWrap);
     $("wrap-kind").addEventListener("change", (e) => { e.target.dataset.touched = "1"; });
     $("btn-tasks").addEventListener("click", () => act("snapshot"));
     document.addEventListener("keydown", onKey);
     setInterval(tick, 1000);
+    setInterval(pollSeat, 5000);
 
     const r = await api("GET", "/api/auth/session").catch(() => ({ status: 0 }));
     if (r.status === 200) startDesk(r.data); else showLogin("");
