@@ -32,6 +32,13 @@ type Config struct {
 	Cases      Cases      `key:"cases"`
 	ARI        ARI        `key:"ari"`
 	Recordings Recordings `key:"recordings"`
+	Calendar   Calendar   `key:"calendar"`
+	Media      Media      `key:"media"`
+	Escalation Escalation `key:"escalation"`
+	Callbacks  Callbacks  `key:"callbacks"`
+	Reports    Reports    `key:"reports"`
+	Incident   Incident   `key:"incident"`
+	ACD        ACD        `key:"acd"`
 }
 
 // Recordings is where call audio is kept (voicemails, conversations).
@@ -65,6 +72,9 @@ type Database struct {
 // Redis holds the state several controllers share.
 type Redis struct {
 	URL string `key:"url" required:"true"`
+	// ACDPrefix is the key prefix of the distributor's state and reservation bus: the same
+	// for every controller of one centre.
+	ACDPrefix string `key:"acd_prefix" default:"hotline:acd"`
 }
 
 // Log configures log/slog.
@@ -268,6 +278,9 @@ var durationType = reflect.TypeOf(time.Duration(0))
 
 // set stores raw (a YAML scalar or an environment string) in dst, or says why it cannot.
 func set(dst reflect.Value, raw any) error {
+	if l, ok := dst.Addr().Interface().(interface{ setRaw(any) error }); ok {
+		return l.setRaw(raw) // a list, parsed by its section
+	}
 	if raw == nil {
 		return errors.New("is empty")
 	}
@@ -443,6 +456,12 @@ func (c *Config) validate() []error {
 	if c.ARI.DrainTimeout < 0 {
 		fail("ari.drain_timeout: must not be negative (0 hangs up calls in progress at once)")
 	}
+	errs = append(errs, c.Media.problems()...)
+	errs = append(errs, c.Escalation.problems()...)
+	errs = append(errs, c.Callbacks.problems()...)
+	errs = append(errs, c.Reports.problems()...)
+	errs = append(errs, c.Incident.problems()...)
+	errs = append(errs, c.ACD.problems()...)
 	return errs
 }
 

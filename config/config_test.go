@@ -93,8 +93,8 @@ func TestBadConfigs(t *testing.T) {
 		},
 		{
 			name: "unknown section",
-			yaml: minimal + "acd:\n  strategy: fifo\n",
-			want: []string{"acd.strategy: unknown key in FILE"},
+			yaml: minimal + "routing:\n  strategy: fifo\n",
+			want: []string{"routing.strategy: unknown key in FILE"},
 		},
 		{
 			name: "wrong type: text for a number",
