@@ -140,17 +140,27 @@ func runDemo(ctx context.Context, out io.Writer, args []string) error {
 	}
 	// A fresh ACD namespace each run: agents and waiting calls of an earlier demo must not
 	// linger in Redis.
-	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:demo:"+password[:8], nil, reg, log)
+	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:demo:"+password[:8], "", cfg.ACD, nil, reg, log)
 	if err != nil {
 		return err
 	}
-	if err := demoAgents(ctx, srv, calls.acd, *agents); err != nil {
+	if err := demoAgents(ctx, srv, calls.acd, calls.acdCfg, *agents); err != nil {
 		return err
 	}
+	duty, err := demoEscalation(ctx, srv, cfg.Escalation, calls, client, store, pool, log)
+	if err != nil {
+		return err
+	}
+	defer duty.close()
 	runErr := make(chan error, 1)
 	go func() { runErr <- calls.run(ctx) }()
 
-	api := agentdesk.New(store, readiness(pool, rdb), reg, log)
+	boardOpts, stopDesk, err := demoWallboard(ctx, out, pool, client, store, calls, rdb, "hotline:demo:"+password[:8], loc, log)
+	if err != nil {
+		return err
+	}
+	defer stopDesk()
+	api := agentdesk.New(store, readiness(pool, rdb), reg, log, boardOpts...)
 	stopHTTP, addr, err := serveHTTP(cfg.HTTP, api, log)
 	if err != nil {
 		return err
@@ -285,16 +295,16 @@ func pickCaller(callers []demoCaller) demoCaller {
 // demoAgents gives the simulated PBX n agents' phones, PJSIP/agent-1001 and on, that answer
 // after two seconds, speak (an 880 Hz tone) for a while and hang up, and logs the agents in
 // to the ACD, ready for every queue of the default menu.
-func demoAgents(ctx context.Context, srv *sim.Server, store acd.Store, n int) error {
+func demoAgents(ctx context.Context, srv *sim.Server, store acd.Store, cfg acd.Config, n int) error {
 	skills := map[acd.SkillName]acd.Level{}
-	for _, s := range acd.DefaultConfig().Skills {
+	for _, s := range cfg.Skills {
 		skills[s] = 3
 	}
 	for i := range n {
 		id := acd.AgentID(fmt.Sprintf("%d", 1001+i))
 		srv.RegisterEndpoint(sim.EndpointSpec{Name: "PJSIP/agent-" + string(id), AnswerAfter: 2 * time.Second, Steps: "T880:8 h"})
 		if _, err := store.Login(ctx, acd.Agent{ID: id, Name: "demo agent " + string(id), Skills: skills,
-			Groups: []acd.GroupName{"general", "duty"}}, acd.StateReady, ""); err != nil {
+			Groups: cfg.Groups}, acd.StateReady, ""); err != nil {
 			return fmt.Errorf("log in demo agent %s: %w", id, err)
 		}
 	}

@@ -24,6 +24,7 @@ var commands = map[string]command{
 	"migrate": {runMigrate, "apply pending database migrations"},
 	"agent":   {runAgent, "manage agent, supervisor and admin accounts: agent add|passwd|disable|enable|list"},
 	"config":  {runConfig, "config check FILE: validate a configuration file"},
+	"roster":  {runRoster, "edit the on-duty roster of the emergency escalation: roster list|add|update|delete"},
 	"prompts": {runPrompts, "generate the IVR's development prompts (espeak-ng, sox) into a sounds directory"},
 	"sim":     {runSim, "run the simulated Asterisk on loopback (sim call: place a call)"},
 	"version": {func(_ context.Context, out io.Writer, args []string) error { return runVersion(out, args) }, "print the version"},

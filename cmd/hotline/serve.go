@@ -183,17 +183,40 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("recordings.dir: %w", err)
 	}
-	agents, err := newAgentDesk(pool, client, store, log)
+	agents, err := newAgentDeskWith(cfg.Media, pool, client, store, log)
 	if err != nil {
 		return err
 	}
-	calls, err := newCallPath(client, store, voicemails, rdb, "hotline:acd", agents.line, reg, log)
+	calls, err := newCallPath(client, store, voicemails, rdb, cfg.Redis.ACDPrefix, cfg.Calendar.HoursFile, cfg.ACD, agents.line, reg, log)
 	if err != nil {
 		return errors.Join(err, agents.shutdown(context.Background()))
 	}
-	if err := agents.openDesk(calls.acd); err != nil {
+	callbacks, err := startCallbacks(cfg.Callbacks, calls, agents, client, store, log)
+	if err != nil {
 		return errors.Join(err, agents.shutdown(context.Background()))
 	}
+	if err := agents.openDesk(calls.acd, calls.acdCfg.Queues); err != nil {
+		return errors.Join(err, agents.shutdown(context.Background()))
+	}
+	sup, err := newSupervision(agents, client, log)
+	if err != nil {
+		return errors.Join(err, agents.shutdown(context.Background()))
+	}
+	duty, err := startEscalation(cfg.Escalation, calls, client, store, pool, log)
+	if err != nil {
+		return errors.Join(err, agents.shutdown(context.Background()))
+	}
+	defer duty.close()
+	board, err := newWallboard(calls, rdb, cfg.Redis.ACDPrefix, loc, agents.auth, agents.seats, log)
+	if err != nil {
+		return errors.Join(err, agents.shutdown(context.Background()))
+	}
+	inc, err := startIncident(ctx, pool, agents.auditLog, cfg.Incident, log)
+	if err != nil {
+		return errors.Join(err, agents.shutdown(context.Background()))
+	}
+	calls.runner.SetIncident(inc.watcher)
+	calls.queue.SetEmergencyBonus(inc.watcher.EmergencyBonus)
 	agentsDown := false
 	defer func() { // the paths that do not stop gracefully
 		if !agentsDown {
@@ -208,6 +231,7 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	defer stopCalls()
 	callsDone := make(chan error, 1)
 	go func() { callsDone <- calls.run(callsCtx) }()
+	go callbacks.run(callsCtx)
 
 	checks := append(readiness(pool, rdb), agentdesk.Check{Name: "asterisk", Check: func(context.Context) error {
 		if !client.Connected() {
@@ -215,13 +239,18 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 		}
 		return nil
 	}})
-	api := agentdesk.New(store, checks, reg, log, agentdesk.WithDesk(agents.desk))
+	go board.run(callsCtx)
+	api := agentdesk.New(store, checks, reg, log, append(board.mount(agentdesk.WithDesk(agents.desk), agentdesk.WithRecordings(agents.desk, voicemails)), append(duty.routes(agents.auth, log), sup.routes(agents)...)...)...)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout}
+	handler, err := withReports(api, agents.auth, agents.auditLog, pool, cfg, inc, log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout}
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.HTTP.TLSCertFile != "" {
@@ -256,6 +285,7 @@ func runServe(ctx context.Context, _ io.Writer, args []string) error {
 	// The desk's WebSockets are hijacked connections srv.Shutdown does not wait for: close
 	// them (1001, the browsers reconnect elsewhere) and the seats first.
 	agentsDown = true
+	sup.shutdown(sctx)
 	if err := agents.shutdown(sctx); err != nil {
 		log.Error("agent desk shutdown", "err", err)
 	}
