@@ -105,6 +105,25 @@ func Forward(t testing.TB, path, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	forward(t, ln, func() (net.Conn, error) { return net.Dial("tcp", addr) })
+}
+
+// ForwardToSocket is Forward's other end, for the half inside the namespace: it serves a
+// fresh TCP port on 127.0.0.1, forwarding every connection to the Unix socket path, until
+// the test ends, and returns the port's address. Code that takes only TCP addresses (a
+// redis:// or postgres:// URL) reaches the services outside through it.
+func ForwardToSocket(t testing.TB, path string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward(t, ln, func() (net.Conn, error) { return net.Dial("unix", path) })
+	return ln.Addr().String()
+}
+
+// forward accepts on ln until the test ends, joining each connection to one from dial.
+func forward(t testing.TB, ln net.Listener, dial func() (net.Conn, error)) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var open []net.Conn
@@ -123,7 +142,7 @@ func Forward(t testing.TB, path, addr string) {
 			if err != nil {
 				return
 			}
-			up, err := net.Dial("tcp", addr)
+			up, err := dial()
 			if err != nil {
 				c.Close()
 				continue
