@@ -15,7 +15,7 @@
 // With ACDQueue the call is enqueued in the distributor (acd.Store) and its goroutine keeps
 // the caller waiting (DecideWait): hold media on a loop; key 1 leaves a message, key 2 asks
 // for a callback that keeps the caller's place (ConvertToCallback); the queue's maximum wait
-// leads to a message. The queue's dispatcher (ACDQueue.Run, one per controller) reserves
+// leads to a message (an emergency's, to the duty officers). The queue's dispatcher (ACDQueue.Run, one per controller) reserves
 // agents with ReserveBest and hands each reservation to the goroutine that owns the call;
 // that goroutine rings the agent through an AgentLine (SIPLine: an originate to the agent's
 // phone), marks RONA when the phone rings out, bridges caller and agent when the agent
@@ -27,6 +27,13 @@
 //	        Line: callflow.SIPLine{PBX: client}, Bridges: client})
 //	go q.Run(ctx)   // the dispatcher
 //	r, err := callflow.New(callflow.Config{..., Queue: q})
+//
+// While connected, the agent's commands (hold, transfer to a queue or an agent) and the
+// seat's state (lost: a hold message and a grace period; back: a new media channel) reach
+// the goroutine as leg events (agentline.go); it alone acts on the PBX. Reservations of
+// calls another controller owns travel on the ReservationBus. Callback tasks (outbound.go)
+// are scheduled into the distributor and each is dialled by a goroutine of its own, which
+// bridges the callee with the agent's seat and writes an outbound call row on the same case.
 //
 // An emergency goes through EmergencyDesk (emergency.go): outside opening hours, or when
 // no agent with the emergency skill is ready, it starts the duty officers' escalation

@@ -207,8 +207,8 @@ type statusError struct {
 func (e *statusError) Error() string   { return e.msg }
 func (e *statusError) HTTPStatus() int { return e.status }
 
-// ErrNotSupported: callbacks are not carried out on seats yet.
-var ErrNotSupported = &statusError{msg: "not supported yet", status: http.StatusNotImplemented}
+// ErrNotSupported: the line was made without callbacks (see WithCallbacks).
+var ErrNotSupported = &statusError{msg: "callbacks are not configured on this controller", status: http.StatusNotImplemented}
 
 func gone(format string, args ...any) error {
 	return &statusError{msg: fmt.Sprintf(format, args...), status: http.StatusConflict}
