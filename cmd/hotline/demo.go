@@ -242,6 +242,9 @@ func runDemo(ctx context.Context, out io.Writer, args []string) error {
 			summary()
 			cancel()
 			wg.Wait()
+			// The calls in progress close their records (hung up, case registered) before
+			// the database and the PBX go.
+			<-runErr
 			return nil
 		case err := <-runErr:
 			if ctx.Err() != nil {
@@ -255,6 +258,7 @@ func runDemo(ctx context.Context, out io.Writer, args []string) error {
 			summary()
 			cancel()
 			wg.Wait()
+			<-runErr
 			return nil
 		case <-tick.C:
 			summary()
