@@ -108,11 +108,11 @@ type rosterEntryBody struct {
 	Active *bool     `json:"active"`
 }
 
-func readRosterEntry(r *http.Request) (escalation.Entry, error) {
+func readRosterEntry(w http.ResponseWriter, r *http.Request) (escalation.Entry, error) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return escalation.Entry{}, fmt.Errorf("content type %q: want application/json", ct)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 16<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
 	dec.DisallowUnknownFields()
 	var b rosterEntryBody
 	if err := dec.Decode(&b); err != nil {
@@ -129,7 +129,7 @@ func readRosterEntry(r *http.Request) (escalation.Entry, error) {
 }
 
 func (a *RosterAPI) add(w http.ResponseWriter, r *http.Request) {
-	e, err := readRosterEntry(r)
+	e, err := readRosterEntry(w, r)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
@@ -155,7 +155,7 @@ func (a *RosterAPI) update(w http.ResponseWriter, r *http.Request) {
 	id, err := rosterEntryID(r)
 	if err == nil {
 		var e escalation.Entry
-		if e, err = readRosterEntry(r); err == nil {
+		if e, err = readRosterEntry(w, r); err == nil {
 			e.ID = id
 			e, err = a.Store.Update(r.Context(), rosterActor(r), e)
 			switch {

@@ -284,6 +284,13 @@ func (c *call) talkToOfficer(ctx context.Context, t *EscalationTicket, leg Offic
 		bctx, cancel = c.opCtx()
 		err = t.desk.Bridges.AddToBridge(bctx, bridge, c.id, leg.ChannelID)
 		cancel()
+		if err != nil { // a bridge made for nothing must not stay in Asterisk
+			dctx, cancel := c.opCtx()
+			if derr := t.desk.Bridges.DestroyBridge(dctx, bridge); derr != nil && !errors.Is(derr, pbx.ErrNotFound) {
+				c.fail("bridge.destroy", derr, "bridge", bridge)
+			}
+			cancel()
+		}
 	}
 	if err != nil {
 		// The officer knows the case (the summary); the caller is not left in silence.

@@ -432,10 +432,23 @@ func (c *Callbacks) Start(ctx context.Context, agent acd.AgentID, task cases.Tas
 		if !errors.Is(err, acd.ErrUnknownItem) && !errors.Is(err, acd.ErrStateConflict) {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
 	if err != nil {
 		rctx, cancel := c.opCtx()
+		// The picked item must not stay in the distributor for another agent: the task
+		// goes back to the list, and the scheduler queues it again in its place.
+		if _, rerr := c.cfg.ACD.Remove(rctx, it.ID, acd.RemoveDiverted); rerr != nil && !errors.Is(rerr, acd.ErrUnknownItem) &&
+			!errors.Is(rerr, acd.ErrStateConflict) {
+			c.log.Error("callbacks: picked item not removed", "task", task, "agent", agent, "err", rerr)
+		}
 		if rerr := c.cfg.Tasks.ReleaseCallbackTask(rctx, task, string(agent), "not reserved", c.cfg.Now()); rerr != nil {
 			c.log.Error("callbacks: task not released", "task", task, "agent", agent, "err", rerr)
 		}
@@ -665,8 +678,16 @@ func (o *outbound) talk(ctx context.Context) callbackResult {
 				return resultReached
 			}
 		case le, ok := <-legEvents:
-			if ok && le.Kind == LegAnswered {
-				continue
+			if ok {
+				switch le.Kind {
+				case LegAnswered, LegSeatLost, LegSeatBack:
+					// A seat that flaps does not end a callback: the agent's seat
+					// reconnects on its own or the agent hangs up.
+					continue
+				case LegHold, LegTransfer:
+					reply(le, errors.New("hold and transfer are not available on a callback"))
+					continue
+				}
 			}
 			o.reason = "agent hung up"
 			o.leg.Close()

@@ -27,7 +27,8 @@ type Guard func(roles ...accounts.Role) func(http.Handler) http.Handler
 func Handler(svc *Service, guard Guard, log *slog.Logger) http.Handler {
 	h := &api{svc: svc, log: log}
 	mux := http.NewServeMux()
-	only := guard(accounts.RoleSupervisor, accounts.RoleAdmin)
+	// Supervisors only: the audio goes to the supervisor's own seat, and admins open no desk.
+	only := guard(accounts.RoleSupervisor)
 	mux.Handle("GET /api/supervise", only(http.HandlerFunc(h.list)))
 	mux.Handle("POST /api/supervise", only(http.HandlerFunc(h.join)))
 	mux.Handle("DELETE /api/supervise", only(http.HandlerFunc(h.leave)))

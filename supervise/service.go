@@ -224,13 +224,22 @@ func (s *Service) Join(ctx context.Context, r Request) (Info, error) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
+	// No audit entry, no audio: the start is written before anything is connected.
+	if err := ss.recordStart(); err != nil {
+		s.forget(ss)
+		close(ss.done)
+		s.wg.Done()
+		ss.log.Error("supervise: audit log not written; refused", "err", err)
+		return Info{}, &Error{Status: http.StatusServiceUnavailable, Msg: "the audit log is unavailable; try again"}
+	}
 	if err := ss.setUp(ctx); err != nil {
 		ss.tearDown()
 		s.forget(ss)
+		close(ss.done) // a Leave waiting on this session returns
 		s.wg.Done()
+		ss.record(ActionEnded, EventLeft, "not connected: "+err.Error())
 		return Info{}, err
 	}
-	ss.record(ActionStarted, EventJoined, "")
 	if mode.Audible() && s.cfg.Notify != nil {
 		s.cfg.Notify.Supervised(r.Agent, Notice{Mode: mode, Supervisor: ss.name, Call: call.CallID})
 	}
@@ -325,8 +334,12 @@ func (ss *session) setUp(ctx context.Context) error {
 	if err != nil {
 		return &Error{Status: http.StatusConflict, Msg: fmt.Sprintf("the supervisor's seat is not ready: %v", err)}
 	}
-	if _, err := cfg.PBX.CreateBridge(ctx, ss.bridgeID(), "supervision"); err != nil {
+	sub, err := cfg.PBX.CreateBridge(ctx, ss.bridgeID(), "supervision")
+	if err != nil {
 		return fmt.Errorf("supervise: create bridge: %w", err)
+	}
+	if sub != nil {
+		sub.Close() // the channels' own events end the supervision; an unread stream would pile up
 	}
 	em, err := cfg.PBX.ExternalMedia(ctx, pbx.ExternalMediaRequest{ChannelID: ss.emID(), ExternalHost: addr.String()})
 	if em != nil {
@@ -445,25 +458,50 @@ func (ss *session) tearDown() {
 	}
 }
 
-// record writes the audit entry and the case event; a failure is logged, never fatal to
-// the supervision (the audio is already flowing or already gone).
-func (ss *session) record(action audit.Action, kind cases.EventKind, why string) {
-	cfg := ss.s.cfg
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.RequestTimeout)
+// recordStart writes the start to the audit log (required) and on the case (logged when it
+// fails).
+func (ss *session) recordStart() error {
+	ctx, cancel := context.WithTimeout(context.Background(), ss.s.cfg.RequestTimeout)
 	defer cancel()
-	detail := map[string]any{"mode": string(ss.info.Mode), "agent": string(ss.info.Agent), "call": ss.call.CallID,
+	if _, err := ss.s.cfg.Audit.Append(ctx, audit.Record{Actor: string(ss.info.Supervisor), Action: ActionStarted,
+		Target: ss.target(), Detail: ss.detail("")}); err != nil {
+		return err
+	}
+	ss.caseEvent(ctx, EventJoined, ss.detail(""))
+	return nil
+}
+
+func (ss *session) target() string {
+	if ss.call.CaseNumber != "" {
+		return audit.CaseTarget(ss.call.CaseNumber)
+	}
+	return "call:" + ss.call.CallID
+}
+
+func (ss *session) detail(why string) map[string]any {
+	d := map[string]any{"mode": string(ss.info.Mode), "agent": string(ss.info.Agent), "call": ss.call.CallID,
 		"supervision": ss.info.ID}
 	if why != "" {
-		detail["why"] = why
+		d["why"] = why
 	}
-	target := "call:" + ss.call.CallID
-	if ss.call.CaseNumber != "" {
-		target = audit.CaseTarget(ss.call.CaseNumber)
-	}
-	if _, err := cfg.Audit.Append(ctx, audit.Record{Actor: string(ss.info.Supervisor), Action: action, Target: target,
-		Detail: detail}); err != nil {
+	return d
+}
+
+// record writes the end to the audit log and on the case; a failure is logged (the
+// audio is already gone).
+func (ss *session) record(action audit.Action, kind cases.EventKind, why string) {
+	ctx, cancel := context.WithTimeout(context.Background(), ss.s.cfg.RequestTimeout)
+	defer cancel()
+	if _, err := ss.s.cfg.Audit.Append(ctx, audit.Record{Actor: string(ss.info.Supervisor), Action: action,
+		Target: ss.target(), Detail: ss.detail(why)}); err != nil {
 		ss.log.Error("supervise: audit log not written", "action", action, "err", err)
 	}
+	ss.caseEvent(ctx, kind, ss.detail(why))
+}
+
+// caseEvent writes an entry on the case's trail, finding the case by number if need be.
+func (ss *session) caseEvent(ctx context.Context, kind cases.EventKind, detail map[string]any) {
+	cfg := ss.s.cfg
 	if ss.call.CaseID == 0 && ss.call.CaseNumber != "" {
 		d, err := cfg.Cases.FindByNumber(ctx, cases.Number(ss.call.CaseNumber))
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -333,8 +334,9 @@ func TestListenWhisperBarge(t *testing.T) {
 	}
 	seat.mu.Unlock()
 
-	// The record: 4 supervisions (listen, whisper, barge, whisper) -> a start and an end
-	// each in the audit log and on the case; the refused join left nothing.
+	// The record: 4 supervisions (listen, whisper, barge, whisper) and the attempt Asterisk
+	// refused (audited before anything is connected: no audit entry, no audio) -> a start
+	// and an end each in the audit log and on the case.
 	entries, err := auditLog.Find(ctx, audit.Query{Actor: "sam", Limit: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -352,10 +354,11 @@ func TestListenWhisperBarge(t *testing.T) {
 		}
 	}
 	slices.Sort(started)
-	if !slices.Equal(started, []string{"barge", "listen", "whisper", "whisper"}) || len(ended) != 4 {
+	if !slices.Equal(started, []string{"barge", "listen", "listen", "whisper", "whisper"}) || len(ended) != 5 {
 		t.Errorf("audit: started %v, ended %v", started, ended)
 	}
-	if !slices.Contains(ended, "whisper:call ended") || !slices.Contains(ended, "barge:supervisor left") {
+	if !slices.Contains(ended, "whisper:call ended") || !slices.Contains(ended, "barge:supervisor left") ||
+		!slices.ContainsFunc(ended, func(e string) bool { return strings.HasPrefix(e, "listen:not connected") }) {
 		t.Errorf("audit ends %v: want the barge left by the supervisor and the whisper ended with the call", ended)
 	}
 	detail, err := store.FindByNumber(ctx, number)

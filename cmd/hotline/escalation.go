@@ -91,6 +91,10 @@ func (d *dutyDesk) FlagEmergency(ctx context.Context, number cases.Number, actor
 	if err != nil {
 		return err
 	}
+	// Audited before the officers are rung: no entry, no escalation (the agent may retry).
+	if _, err := d.audit.Append(ctx, audit.Record{Actor: actor, Action: "case.escalated", Target: audit.CaseTarget(string(number))}); err != nil {
+		return fmt.Errorf("escalation not started: the audit log is unavailable: %w", err)
+	}
 	err = d.desk.Flag(ctx, dutydesk.Emergency{CaseID: c.Case.ID, CaseNumber: number, CaseKind: string(c.Case.Kind),
 		Trigger: "desk", Actor: actor})
 	if errors.Is(err, dutydesk.ErrRunning) {
@@ -98,9 +102,6 @@ func (d *dutyDesk) FlagEmergency(ctx context.Context, number cases.Number, actor
 	}
 	if err != nil {
 		return err
-	}
-	if _, err := d.audit.Append(ctx, audit.Record{Actor: actor, Action: "case.escalated", Target: audit.CaseTarget(string(number))}); err != nil {
-		return fmt.Errorf("escalation started, but not audited: %w", err)
 	}
 	return nil
 }
