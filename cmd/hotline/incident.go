@@ -140,8 +140,20 @@ func withReports(api http.Handler, svc *auth.Service, al *audit.Log, pool *pgxpo
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/reports/", rh)
+	mux.Handle("/reports/", framingDenied(rh))
 	mux.Handle("/api/incident", incident.Handler(inc.store, svc.RequireRole, log.With("component", "incident")))
 	mux.Handle("/", api)
 	return mux, nil
+}
+
+// framingDenied sets the headers the desk's own pages carry against framing and sniffing:
+// the report pages hold a month of the centre's figures.
+func framingDenied(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
 }

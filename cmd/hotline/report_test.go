@@ -118,5 +118,8 @@ func TestReportAndIncidentCommands(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("GET %s: %d, want %d", path, rec.Code, want)
 		}
+		if strings.HasPrefix(path, "/reports/") && rec.Header().Get("X-Frame-Options") != "DENY" {
+			t.Errorf("GET %s: the report pages may be framed (X-Frame-Options %q)", path, rec.Header().Get("X-Frame-Options"))
+		}
 	}
 }
