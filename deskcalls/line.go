@@ -444,13 +444,6 @@ func (g *seatLeg) command(ctx context.Context, ev callflow.LegEvent) error {
 	select {
 	case err := <-out:
 		return err
-	case <-g.done: // the call ended with the command still queued
-		select {
-		case err := <-out:
-			return err
-		default:
-			return gone("call %s has ended", g.call)
-		}
 	case <-ctx.Done():
 		return fmt.Errorf("no outcome from the call: %w", ctx.Err())
 	}
