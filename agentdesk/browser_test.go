@@ -2,11 +2,9 @@ package agentdesk_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +29,7 @@ import (
 	"hotline/acd/memstore"
 	"hotline/agentdesk"
 	"hotline/agentdesk/auth"
+	"hotline/agentdesk/browsertest"
 	"hotline/agentdesk/media"
 	"hotline/audit"
 	"hotline/callflow"
@@ -67,8 +66,8 @@ func TestBrowserAgentDesk(t *testing.T) {
 		browserChild(t)
 		return
 	}
-	chromium := findChromium(t)
-	ns := newNetns(t)
+	chromium := browsertest.Chromium(t)
+	ns := browsertest.Netns(t, "hotline-desk")
 
 	// The database, its accounts and cases, made from outside.
 	dbURL := casestest.NewDatabase(t)
@@ -102,17 +101,21 @@ func TestBrowserAgentDesk(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	socketDir, port := forwardPostgres(t, dbURL)
+	// Postgres over a Unix socket (dir/.s.PGSQL.port, where pgx looks for one): the
+	// namespace has no route to the server's TCP address.
 	inner, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	port := cmp.Or(inner.Port(), "5432")
+	socketDir := browsertest.SocketDir(t)
+	browsertest.Forward(t, filepath.Join(socketDir, ".s.PGSQL."+port), inner.Host)
 	q := inner.Query()
 	q.Set("host", socketDir)
 	q.Set("port", port)
 	inner.Host, inner.RawQuery = "", q.Encode()
 
-	shot := screenshotPath(t)
+	shot := browsertest.ScreenshotPath(t, "agent-desk.png")
 	runCtx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, "ip", "netns", "exec", ns, os.Args[0],
@@ -209,148 +212,6 @@ func checkCallLinked(t *testing.T, d cases.Detail, channel string) {
 	}
 }
 
-// findChromium returns Debian's Chromium or fails the test saying how to get it.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("Chromium is not installed (no chromium or chromium-browser on PATH): run scripts/browser.sh as root to install Debian's chromium")
-	return ""
-}
-
-// newNetns creates a network namespace with only lo, up, and deletes it (with anything
-// still running in it) when the test ends. It fails the test when that cannot be done:
-// the browser must never run outside one.
-func newNetns(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Fatal("the ip command (iproute2) is missing: run scripts/browser.sh as root")
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "hotline-desk-" + hex.EncodeToString(b)
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("cannot create a network namespace for the browser (it needs root; CI runs as root): ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		// Whatever the inner run left behind in the namespace (a browser process) was
-		// started by this test: end it by its pid.
-		if out, err := exec.Command("ip", "netns", "pids", name).Output(); err == nil {
-			for _, f := range strings.Fields(string(out)) {
-				if pid, err := strconv.Atoi(f); err == nil {
-					if p, err := os.FindProcess(pid); err == nil {
-						_ = p.Kill()
-					}
-				}
-			}
-		}
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", name, err, out)
-		}
-		_ = os.RemoveAll(filepath.Join("/etc/netns", name))
-	})
-	if out, err := exec.Command("ip", "-n", name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("ip -n %s link set lo up: %v: %s", name, err, out)
-	}
-	// ip netns exec binds this over /etc/resolv.conf: stray name look-ups stay on loopback.
-	dir := filepath.Join("/etc/netns", name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("namespace resolv.conf: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
-		t.Fatalf("namespace resolv.conf: %v", err)
-	}
-	if out, err := exec.Command("ip", "netns", "exec", name, "ip", "-o", "link").Output(); err != nil || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
-		t.Fatalf("namespace %s should have only lo: %v: %s", name, err, out)
-	}
-	return name
-}
-
-// forwardPostgres serves a Unix socket (dir/.s.PGSQL.port, where libpq and pgx look for
-// one) that forwards every connection to the database's TCP address, until the test ends.
-func forwardPostgres(t *testing.T, dbURL string) (dir, port string) {
-	t.Helper()
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port = u.Port()
-	if port == "" {
-		port = "5432"
-	}
-	// Socket paths are short (108 bytes): no t.TempDir under a long test name.
-	dir, err = os.MkdirTemp("", "hldesk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("unix", filepath.Join(dir, ".s.PGSQL."+port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var open []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range open {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-		os.RemoveAll(dir)
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", u.Host)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			mu.Lock()
-			open = append(open, c, up)
-			mu.Unlock()
-			wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
-			wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
-		}
-	})
-	return dir, port
-}
-
-// screenshotPath is where the test leaves its screenshot: $HOTLINE_SCREENSHOT_DIR, or
-// .run/screenshots at the module root.
-func screenshotPath(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("HOTLINE_SCREENSHOT_DIR")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for root := wd; ; root = filepath.Dir(root) {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				dir = filepath.Join(root, ".run", "screenshots")
-				break
-			}
-			if filepath.Dir(root) == root {
-				dir = filepath.Join(os.TempDir(), "hotline-screenshots")
-				break
-			}
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(dir, "agent-desk.png")
-}
-
 // browserChild is the half of the test inside the namespace: the desk on 127.0.0.1 and
 // Chromium driving it.
 func browserChild(t *testing.T) {
@@ -439,28 +300,8 @@ func browserChild(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 
 	userData := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(os.Getenv(browserExecEnv)),
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.UserDataDir(userData),
-		chromedp.WindowSize(1440, 1200),
-	}
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
+	opts := append(browsertest.Options(os.Getenv(browserExecEnv), userData, 1440, 1200),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
 	var (
