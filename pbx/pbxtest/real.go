@@ -20,6 +20,7 @@ import (
 
 	"hotline/audio"
 	"hotline/pbx"
+	"hotline/pbx/steps"
 )
 
 // realConfig is how the harness reaches a real Asterisk (or the simulated
@@ -161,13 +162,13 @@ func (p *realPBX) close(t testing.TB) {
 // Call originates the caller's Local pair. ChannelID is ;2, the half the
 // controller gets; the steps run on ;1 once it is in HarnessApp.
 func (p *realPBX) Call(ctx context.Context, spec CallSpec) (Call, error) {
-	steps, err := parseSteps(spec.Steps)
+	script, err := steps.Parse(spec.Steps)
 	if err != nil {
 		return nil, fmt.Errorf("pbxtest: place call: %w", err)
 	}
-	for i, st := range steps {
-		if st.Kind == stepFile {
-			if steps[i].Path, err = p.fileMedia(st.Path); err != nil {
+	for i, st := range script {
+		if st.Kind == steps.File {
+			if script[i].Path, err = p.fileMedia(st.Path); err != nil {
 				return nil, fmt.Errorf("pbxtest: place call: %w", err)
 			}
 		}
@@ -178,7 +179,7 @@ func (p *realPBX) Call(ctx context.Context, spec CallSpec) (Call, error) {
 	}
 	base := fmt.Sprintf("pbxtest-%s-%d", p.run, p.seq.Add(1))
 	c := &realCall{
-		p: p, base: base, one: base + "-1", two: base + "-2", steps: steps,
+		p: p, base: base, one: base + "-1", two: base + "-2", steps: script,
 		answered: make(chan struct{}), ready: make(chan struct{}), ended: make(chan struct{}), done: make(chan struct{}),
 		playing2: map[string]bool{}, changed: make(chan struct{}), finished1: map[string]chan string{},
 	}
@@ -274,7 +275,7 @@ type realCall struct {
 	base            string
 	one, two        string // ;1 (the harness's) and ;2 (the controller's)
 	earID, recName  string // Listen: the snoop on ;1 and its recording
-	steps           []step
+	steps           []steps.Step
 	answered, ready chan struct{} // ;2 answered; ;1 in the harness app
 	ended, done     chan struct{} // ;1 gone; everything collected
 	answerOnce      sync.Once
@@ -524,21 +525,21 @@ func (c *realCall) runSteps() {
 	for i, st := range c.steps {
 		var err error
 		switch st.Kind {
-		case stepPause, stepSilence:
+		case steps.Pause, steps.Silence:
 			// ;1 writes nothing, so ;2 reads nothing: silence.
 			err = c.sleep(st.D)
-		case stepDTMF:
+		case steps.DTMF:
 			// Asterisk holds the key 100 ms and ;2 reads it on release.
 			if err = c.p.client.SendDTMF(ctx, c.one, st.Digit); err == nil {
-				err = c.sleep(dtmfPress + dtmfPause)
+				err = c.sleep(steps.DTMFPress + steps.DTMFPause)
 			}
-		case stepTone:
+		case steps.Tone:
 			err = c.tone(ctx, i, st)
-		case stepFile:
+		case steps.File:
 			err = c.playFile(ctx, i, st.Path)
-		case stepPrompt:
+		case steps.Prompt:
 			err = c.waitPrompt(ctx)
-		case stepHangup:
+		case steps.Hangup:
 			err = c.Hangup(ctx)
 			if err != nil && !c.isEnded() {
 				c.fail(err)
@@ -572,7 +573,7 @@ func (c *realCall) sleep(d time.Duration) error {
 // tone plays F Hz on ;1 for the step's duration. "!" plays the tone once
 // (no repeat); Asterisk's tone playbacks never finish on their own, so the
 // step stops it.
-func (c *realCall) tone(ctx context.Context, i int, st step) error {
+func (c *realCall) tone(ctx context.Context, i int, st steps.Step) error {
 	ms := st.D.Milliseconds()
 	if ms <= 0 {
 		return nil

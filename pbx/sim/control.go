@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"hotline/pbx/steps"
 	"io"
 	"net/http"
 	"time"
@@ -115,7 +116,7 @@ func (s *Server) controlHandler() http.Handler {
 			writeError(w, http.StatusBadRequest, "need name and a behavior of answer, noanswer, busy, unavailable")
 			return
 		}
-		if _, err := ParseSteps(req.Steps); err != nil {
+		if _, err := steps.Parse(req.Steps); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}

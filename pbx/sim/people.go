@@ -41,7 +41,7 @@ type CallResult struct {
 type Call struct {
 	s      *Server
 	chanID string
-	steps  []step
+	steps  []steps.Step
 	leg    *media.Leg
 	listen bool
 	from   string
@@ -137,7 +137,7 @@ func (c *Call) Press(ctx context.Context, digits string) error {
 }
 
 func (c *Call) pressOne(ctx context.Context, digit string) error {
-	if err := c.sleep(ctx, dtmfPress); err != nil {
+	if err := c.sleep(ctx, steps.DTMFPress); err != nil {
 		return err
 	}
 	c.s.partyDTMF(c.chanID, digit)
@@ -221,46 +221,26 @@ func (c *Call) sleep(ctx context.Context, d time.Duration) error {
 
 var errCallEnded = errors.New("call ended")
 
-type (
-	step     = steps.Step
-	stepKind = steps.Kind
-)
-
-const (
-	stepPause   = steps.Pause
-	stepDTMF    = steps.DTMF
-	stepTone    = steps.Tone
-	stepSilence = steps.Silence
-	stepFile    = steps.File
-	stepPrompt  = steps.Prompt
-	stepHangup  = steps.Hangup
-	dtmfPress   = steps.DTMFPress
-	dtmfPause   = steps.DTMFPause
-)
-
-// ParseSteps parses the step syntax described in the package doc.
-func ParseSteps(spec string) ([]steps.Step, error) { return steps.Parse(spec) }
-
 // runSteps plays the party's script once the call is answered.
 func (c *Call) runSteps() {
 	ctx := c.s.ctx
 	for _, st := range c.steps {
 		var err error
 		switch st.Kind {
-		case stepPause:
+		case steps.Pause:
 			err = c.sleep(ctx, st.D)
-		case stepDTMF:
+		case steps.DTMF:
 			if err = c.pressOne(ctx, st.Digit); err == nil {
-				err = c.sleep(ctx, dtmfPause)
+				err = c.sleep(ctx, steps.DTMFPause)
 			}
-		case stepTone:
+		case steps.Tone:
 			c.Send(media.Tone(st.Freq, 0.3))
 			err = c.sleep(ctx, st.D)
 			c.Send(media.Silence())
-		case stepSilence:
+		case steps.Silence:
 			c.Send(media.Silence())
 			err = c.sleep(ctx, st.D)
-		case stepFile:
+		case steps.File:
 			smp, rerr := audio.ReadWAVFile(st.Path)
 			if rerr != nil {
 				c.fail(fmt.Errorf("step f%s: %w", st.Path, rerr))
@@ -269,9 +249,9 @@ func (c *Call) runSteps() {
 			c.Send(media.Samples(smp))
 			err = c.sleep(ctx, audio.Duration(len(smp)))
 			c.Send(media.Silence())
-		case stepPrompt:
+		case steps.Prompt:
 			err = c.waitPrompt(ctx)
-		case stepHangup:
+		case steps.Hangup:
 			c.Hangup()
 			return
 		}
@@ -319,9 +299,9 @@ func (c *Call) waitPrompt(ctx context.Context) error {
 }
 
 // newParty makes the Call handle for a channel. Caller holds s.mu.
-func (s *Server) newParty(ch *channel, steps []step, listen bool) *Call {
+func (s *Server) newParty(ch *channel, script []steps.Step, listen bool) *Call {
 	c := &Call{
-		s: s, chanID: ch.id, steps: steps, leg: ch.leg, listen: listen,
+		s: s, chanID: ch.id, steps: script, leg: ch.leg, listen: listen,
 		answeredCh: make(chan struct{}), doneCh: make(chan struct{}), promptWake: make(chan struct{}, 1),
 	}
 	if listen && ch.leg != nil {
@@ -346,7 +326,7 @@ func (s *Server) Call(ctx context.Context, spec CallSpec) (*Call, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("place call: %w", err)
 	}
-	steps, err := ParseSteps(spec.Steps)
+	script, err := steps.Parse(spec.Steps)
 	if err != nil {
 		return nil, fmt.Errorf("place call: %w", err)
 	}
@@ -382,7 +362,7 @@ func (s *Server) Call(ctx context.Context, spec CallSpec) (*Call, error) {
 	}
 	ch.state = "Ring"
 	ch.leg = s.engine.NewLeg(ch.id)
-	c := s.newParty(ch, steps, spec.Listen)
+	c := s.newParty(ch, script, spec.Listen)
 	c.from, c.to = spec.From, spec.To
 	ch.dialplan = dialplanJSON{Context: s.cfg.Context, Exten: spec.To, Priority: 2, AppName: "Stasis", AppData: app}
 	if !s.appActive(app) {
@@ -435,7 +415,7 @@ type EndpointSpec struct {
 // Endpoint is a registered endpoint; every call that reaches it is a *Call.
 type Endpoint struct {
 	spec  EndpointSpec
-	steps []step
+	steps []steps.Step
 	calls chan *Call
 }
 
@@ -449,11 +429,11 @@ func (e *Endpoint) Calls() <-chan *Call { return e.calls }
 // RegisterEndpoint adds (or replaces) an endpoint that POST /channels can
 // reach. It panics on steps that do not parse, as a test setup error.
 func (s *Server) RegisterEndpoint(spec EndpointSpec) *Endpoint {
-	steps, err := ParseSteps(spec.Steps)
+	script, err := steps.Parse(spec.Steps)
 	if err != nil {
 		panic(fmt.Sprintf("sim: endpoint %s: %v", spec.Name, err))
 	}
-	ep := &Endpoint{spec: spec, steps: steps, calls: make(chan *Call, 256)}
+	ep := &Endpoint{spec: spec, steps: script, calls: make(chan *Call, 256)}
 	s.mu.Lock()
 	s.endpoints[spec.Name] = ep
 	s.mu.Unlock()

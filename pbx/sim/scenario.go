@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"hotline/pbx/steps"
 	"io"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func ParseScenario(r io.Reader) (Scenario, error) {
 			}
 			return time.Duration(f * float64(time.Second)), nil
 		}
-		if _, err := ParseSteps(kw["steps"]); err != nil {
+		if _, err := steps.Parse(kw["steps"]); err != nil {
 			return sc, fmt.Errorf("line %d: %w", n, err)
 		}
 		switch toks[0] {

@@ -17,18 +17,19 @@ import (
 	"time"
 
 	"hotline/audio"
+	"hotline/pbx/steps"
 )
 
 func TestParseSteps(t *testing.T) {
 	cases := []struct {
 		in    string
-		kinds []stepKind
+		kinds []steps.Kind
 		bad   bool
 	}{
-		{in: "m200 1 w1 2 w1 h", kinds: []stepKind{stepPause, stepDTMF, stepPause, stepDTMF, stepPause, stepHangup}},
-		{in: "m500 t3 #", kinds: []stepKind{stepPause, stepTone, stepDTMF}},
-		{in: "123*", kinds: []stepKind{stepDTMF, stepDTMF, stepDTMF, stepDTMF}},
-		{in: "p s0.5 T880:2 f/tmp/x.wav", kinds: []stepKind{stepPrompt, stepSilence, stepTone, stepFile}},
+		{in: "m200 1 w1 2 w1 h", kinds: []steps.Kind{steps.Pause, steps.DTMF, steps.Pause, steps.DTMF, steps.Pause, steps.Hangup}},
+		{in: "m500 t3 #", kinds: []steps.Kind{steps.Pause, steps.Tone, steps.DTMF}},
+		{in: "123*", kinds: []steps.Kind{steps.DTMF, steps.DTMF, steps.DTMF, steps.DTMF}},
+		{in: "p s0.5 T880:2 f/tmp/x.wav", kinds: []steps.Kind{steps.Prompt, steps.Silence, steps.Tone, steps.File}},
 		{in: "", kinds: nil},
 		{in: "x", bad: true},
 		{in: "wabc", bad: true},
@@ -36,26 +37,26 @@ func TestParseSteps(t *testing.T) {
 		{in: "m-5", bad: true},
 	}
 	for _, c := range cases {
-		got, err := ParseSteps(c.in)
+		got, err := steps.Parse(c.in)
 		if (err != nil) != c.bad {
-			t.Errorf("ParseSteps(%q) error %v, want bad=%v", c.in, err, c.bad)
+			t.Errorf("steps.Parse(%q) error %v, want bad=%v", c.in, err, c.bad)
 			continue
 		}
-		var kinds []stepKind
+		var kinds []steps.Kind
 		for _, s := range got {
 			kinds = append(kinds, s.Kind)
 		}
 		if !c.bad && !equalKinds(kinds, c.kinds) {
-			t.Errorf("ParseSteps(%q) = %v, want %v", c.in, kinds, c.kinds)
+			t.Errorf("steps.Parse(%q) = %v, want %v", c.in, kinds, c.kinds)
 		}
 	}
-	st, _ := ParseSteps("T880:2 t1.5")
+	st, _ := steps.Parse("T880:2 t1.5")
 	if st[0].Freq != 880 || st[0].D != 2*time.Second || st[1].Freq != 440 || st[1].D != 1500*time.Millisecond {
 		t.Errorf("tone steps parsed as %+v", st)
 	}
 }
 
-func equalKinds(a, b []stepKind) bool {
+func equalKinds(a, b []steps.Kind) bool {
 	if len(a) != len(b) {
 		return false
 	}
