@@ -2,10 +2,11 @@ package sim
 
 import (
 	"encoding/json"
-	"hotline/pbx/steps"
 	"io"
 	"net/http"
 	"time"
+
+	"hotline/pbx/steps"
 )
 
 // CallRequest is the body of POST /sim/calls.

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"hotline/pbx/steps"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"hotline/pbx/steps"
 )
 
 // Scenario is a set of simulated people loaded from a text file, one per line:
