@@ -8,35 +8,21 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"hotline/accounts"
 	"hotline/acd"
-	"hotline/acd/redisstore"
-	"hotline/agentdesk"
-	"hotline/agentdesk/auth"
 	"hotline/agentdesk/media"
 	"hotline/agentdesk/media/mediatest"
 	"hotline/audio"
-	"hotline/audit"
-	"hotline/calendar"
 	"hotline/callflow"
 	"hotline/cases"
-	"hotline/cases/casestest"
-	"hotline/deskcalls"
-	"hotline/ivr"
 	"hotline/pbx"
 	"hotline/pbx/pbxtest"
-	"hotline/recordstore"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -180,158 +166,17 @@ func unicastRTP(t *testing.T, cfg pbx.Config) []string {
 // 880 Hz the caller; the agent hangs up, the caller is hung up, no ExternalMedia channel is
 // left, and the disposition registers the case.
 func TestE2EAudioBothWays(t *testing.T) {
-	redisURL := os.Getenv("HOTLINE_REDIS_URL")
-	if redisURL == "" {
-		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-	}
-	sounds, err := filepath.Abs(filepath.Join("..", ".run", "sounds"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(sounds, "en", "hotline", "welcome.wav")); err != nil {
-		t.Fatalf("prompts missing under %s: run `make prompts` first", sounds)
-	}
+	// The PBX, the stores, the seats, the line, the desk, the call flow and the queue.
+	rig := newDeskRig(t, callflow.DefaultSeatGrace)
 	ctx := context.Background()
-	shanghai, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// The PBX and the ARI client.
-	p := pbxtest.New(t, pbxtest.Options{SoundsDir: sounds, Logger: quiet})
-	if p.Real() {
-		t.Skip("counts the simulated PBX's channels")
-	}
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	client, err := pbx.Connect(cctx, p.Config())
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	go func() {
-		for range client.Notices() {
-		}
-	}()
-
-	// Stores: PostgreSQL for cases, accounts, sessions and audit; Redis for the ACD.
-	pool := casestest.NewPool(t)
-	store := cases.NewStore(pool, "620000", shanghai)
-	auditLog := audit.New(pool)
-	hasher, err := accounts.NewHasher(accounts.Params{MemoryKiB: 256, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accts := accounts.NewStore(pool, hasher, auditLog)
-	if _, err := accts.Create(ctx, "test", accounts.NewAccount{Login: "li.na", DisplayName: "李娜", Role: accounts.RoleAgent,
+	p, store, acdStore, seats := rig.p, rig.store, rig.acd, rig.seats
+	if _, err := rig.accts.Create(ctx, "test", accounts.NewAccount{Login: "li.na", DisplayName: "李娜", Role: accounts.RoleAgent,
 		Password: "correct horse battery", Skills: []accounts.Skill{{Name: "complaint", Level: 3}, {Name: "english", Level: 2}, {Name: "zh", Level: 3}}}); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.New(pool, accts, auditLog, auth.DefaultConfig(), quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ropts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(ropts)
-	t.Cleanup(func() { rdb.Close() })
-	prefix := fmt.Sprintf("hotline:test:deskcalls:%d", time.Now().UnixNano())
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
-	acdCfg := acd.DefaultConfig()
-	acdCfg.RingTimeout = 20 * time.Second
-	router, err := acd.NewRouter(acdCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acdStore := redisstore.New(rdb, prefix, router, acd.SystemClock{})
-
-	// Seats, the line, the desk.
-	var desk *agentdesk.Desk
-	events := make(chan media.Event, 64)
-	seats, err := media.New(media.LoopbackOnly(), media.WithLogger(quiet), media.WithEventHandler(func(e media.Event) {
-		select {
-		case events <- e:
-		default:
-		}
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = seats.Shutdown(context.Background()) })
-	dl, err := callflow.NewCalendarDeadlines()
-	if err != nil {
-		t.Fatal(err)
-	}
-	line, err := deskcalls.New(deskcalls.Config{Seats: seats, PBX: client, Cases: store, Deadlines: dl, Log: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	desk, err = agentdesk.NewDesk(agentdesk.Config{Auth: svc, Agents: acdStore, Calls: line, Cases: store, Audit: auditLog,
-		Seats: seats, Accounts: accts, Log: quiet, StatePoll: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	line.SetDesk(desk)
-	go func() {
-		for e := range events {
-			desk.SeatEvent(e)
-		}
-	}()
-
-	// The call flow and the queue.
-	cal, err := calendar.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	menu, err := ivr.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	machine, err := ivr.NewMachine(menu, cal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := recordstore.New(filepath.Join(t.TempDir(), "recordings"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := callflow.NewACDQueue(callflow.ACDConfig{Store: acdStore, ACD: acdCfg, Line: line, Bridges: client,
-		Tick: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	friday := time.Date(2026, 11, 27, 10, 0, 0, 0, shanghai)
-	runner, err := callflow.New(callflow.Config{Calls: client, PBX: client, Cases: callflow.NewCaseStore(store),
-		Recordings: recs, Machine: machine, Deadlines: dl, Queue: queue,
-		Clock: offsetClock{base: friday, start: time.Now()}, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	ran := make(chan error, 2)
-	go func() { ran <- queue.Run(runCtx) }()
-	go func() { ran <- runner.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		for range 2 {
-			if err := <-ran; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		}
-	})
-	srv := httptest.NewServer(agentdesk.New(store, nil, prometheus.NewRegistry(), quiet, agentdesk.WithDesk(desk)))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { _ = desk.Shutdown(context.Background()) })
 
 	// The agent signs in, opens the seat and goes ready.
-	resp, err := http.Post(srv.URL+"/api/auth/login", "application/json",
+	resp, err := http.Post(rig.srvURL+"/api/auth/login", "application/json",
 		bytes.NewReader([]byte(`{"login":"li.na","password":"correct horse battery"}`)))
 	if err != nil {
 		t.Fatal(err)
@@ -351,8 +196,8 @@ func TestE2EAudioBothWays(t *testing.T) {
 		t.Fatal("no session cookie")
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/api/agent/ws",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {srv.URL}, "Cookie": {cookie.String()}}})
+	conn, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(rig.srvURL, "http")+"/api/agent/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {rig.srvURL}, "Cookie": {cookie.String()}}})
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +238,7 @@ func TestE2EAudioBothWays(t *testing.T) {
 
 	// A caller: English, complaint, then a 440 Hz tone while waiting and talking.
 	const from = "13800000901"
-	cctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	call, err := p.Call(cctx, pbxtest.CallSpec{From: from, Steps: "m300 2 2 p w2 T440:60", Listen: true})
 	cancel()
 	if err != nil {
