@@ -260,7 +260,7 @@ func (e *cbEnv) signIn(t *testing.T, login string) *wsClient {
 	}
 	conn.SetReadLimit(1 << 20)
 	t.Cleanup(func() { conn.CloseNow() })
-	ws := &wsClient{t: t, conn: conn}
+	ws := newWSClient(t, conn)
 	if m := ws.next(); m["type"] != "snapshot" {
 		t.Fatalf("first message %v", m)
 	}
@@ -631,13 +631,9 @@ func (c *wsClient) answer(typ string, fields map[string]any) map[string]any {
 		return map[string]any{"type": "write failed", "error": err.Error()}
 	}
 	for {
-		_, raw, err := c.conn.Read(ctx)
+		r, err := c.recv(ctx)
 		if err != nil {
 			return map[string]any{"type": "read failed", "error": err.Error()}
-		}
-		var r map[string]any
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return map[string]any{"type": "bad message", "error": err.Error()}
 		}
 		if r["id"] == id {
 			return r

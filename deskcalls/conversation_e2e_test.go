@@ -245,7 +245,7 @@ func (r *deskRig) agent(login, name string) *deskAgent {
 	}
 	conn.SetReadLimit(1 << 20)
 	t.Cleanup(func() { conn.CloseNow() })
-	a := &deskAgent{r: r, login: login, ws: &wsClient{t: t, conn: conn}}
+	a := &deskAgent{r: r, login: login, ws: newWSClient(t, conn)}
 	if m := a.ws.next(); m["type"] != "snapshot" {
 		t.Fatalf("first message %v", m)
 	}

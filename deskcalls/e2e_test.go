@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,25 +38,66 @@ type offsetClock struct{ base, start time.Time }
 func (c offsetClock) Now() time.Time                                   { return c.base.Add(time.Since(c.start)) }
 func (offsetClock) AfterFunc(d time.Duration, f func()) callflow.Timer { return time.AfterFunc(d, f) }
 
-// wsClient is the agent's desk WebSocket.
+// wsClient is the agent's desk WebSocket. Like a browser it reads all the time, so the
+// desk's pings are answered while the test is busy with another agent; the messages wait in
+// inbox until the test looks at them.
 type wsClient struct {
-	t    *testing.T
-	conn *websocket.Conn
-	seq  int
-	kept []map[string]any
+	t     *testing.T
+	conn  *websocket.Conn
+	inbox chan wsMessage
+	seq   int
+	kept  []map[string]any
+}
+
+// wsMessage is one message read from the desk, or the error that ended the reading.
+type wsMessage struct {
+	b   []byte
+	err error
+}
+
+// newWSClient starts reading conn.
+func newWSClient(t *testing.T, conn *websocket.Conn) *wsClient {
+	c := &wsClient{t: t, conn: conn, inbox: make(chan wsMessage, 1<<14)}
+	go func() {
+		for {
+			_, b, err := conn.Read(context.Background())
+			c.inbox <- wsMessage{b, err}
+			if err != nil {
+				close(c.inbox)
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// recv returns the next message, waiting at most until ctx ends.
+func (c *wsClient) recv(ctx context.Context) (map[string]any, error) {
+	select {
+	case m, ok := <-c.inbox:
+		if !ok {
+			return nil, errors.New("connection already closed")
+		}
+		if m.err != nil {
+			return nil, m.err
+		}
+		var r map[string]any
+		if err := json.Unmarshal(m.b, &r); err != nil {
+			return nil, fmt.Errorf("message %s: %w", m.b, err)
+		}
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (c *wsClient) next() map[string]any {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, b, err := c.conn.Read(ctx)
+	m, err := c.recv(ctx)
 	if err != nil {
 		c.t.Fatalf("read: %v", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		c.t.Fatalf("message %s: %v", b, err)
 	}
 	return m
 }
@@ -204,7 +246,7 @@ func TestE2EAudioBothWays(t *testing.T) {
 	}
 	conn.SetReadLimit(1 << 20)
 	t.Cleanup(func() { conn.CloseNow() })
-	ws := &wsClient{t: t, conn: conn}
+	ws := newWSClient(t, conn)
 	if m := ws.next(); m["type"] != "snapshot" {
 		t.Fatalf("first message %v", m)
 	}
