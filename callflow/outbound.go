@@ -693,6 +693,11 @@ func (o *outbound) talk(ctx context.Context) callbackResult {
 			o.leg.Close()
 			o.leg = nil
 			legEvents = nil
+			if !o.up && o.calleeAnswered() {
+				// The caller picked up as the agent hung up: the caller was reached.
+				o.up = true
+				o.markAnswered(c.cfg.Now())
+			}
 			if o.up {
 				return resultReached
 			}
@@ -706,13 +711,7 @@ func (o *outbound) connect() {
 	c := o.c
 	o.up = true
 	now := c.cfg.Now()
-	if o.callID != 0 {
-		cctx, cancel := c.opCtx()
-		if err := c.cfg.Tasks.MarkAnswered(cctx, o.callID, now); err != nil {
-			o.fail("db.mark_answered", err)
-		}
-		cancel()
-	}
+	o.markAnswered(now)
 	o.bridge = "br-" + o.id
 	cctx, cancel := c.opCtx()
 	sub, err := c.cfg.Bridges.CreateBridge(cctx, o.bridge, "callback "+o.id)
@@ -731,6 +730,35 @@ func (o *outbound) connect() {
 	o.appendEvent(now, eventCallbackAnswered, map[string]any{"task": o.t.Task.ID, "agent": o.r.Agent, "channel_id": o.id,
 		"agent_channel_id": o.leg.ChannelID(), "attempt": o.t.Attempts + 1, "picked": o.picked})
 	o.log.Info("callbacks: caller answered; connected to the agent", "bridge", o.bridge)
+}
+
+// markAnswered records on the call row that the callee answered.
+func (o *outbound) markAnswered(at time.Time) {
+	if o.callID == 0 {
+		return
+	}
+	cctx, cancel := o.c.opCtx()
+	defer cancel()
+	if err := o.c.cfg.Tasks.MarkAnswered(cctx, o.callID, at); err != nil {
+		o.fail("db.mark_answered", err)
+	}
+}
+
+// calleeAnswered reports whether the callee's answer is already among its unread events.
+func (o *outbound) calleeAnswered() bool {
+	for {
+		select {
+		case ev, ok := <-o.callee.Events():
+			if !ok {
+				return false
+			}
+			if k, _, relevant := legEvent(ev, false); relevant {
+				return k == LegAnswered
+			}
+		default:
+			return false
+		}
+	}
 }
 
 // eventCallbackAnswered is the trail entry of a callee who answered a callback.

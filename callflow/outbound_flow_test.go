@@ -23,6 +23,9 @@ type cbFakes struct {
 	claimErr error
 	leg      *cbLeg
 	callee   *pbx.Feed
+	// hold, when set, keeps Originate from returning until it is closed, so that a script
+	// can make the callee's and the agent's events wait together.
+	hold chan struct{}
 }
 
 func newCBFakes() *cbFakes {
@@ -158,6 +161,9 @@ func (f *cbFakes) Originate(_ context.Context, req pbx.OriginateRequest) (*pbx.S
 	f.callee = feed
 	f.mu.Unlock()
 	f.op("pbx.originate %s", req.Endpoint)
+	if f.hold != nil {
+		<-f.hold
+	}
 	return sub, nil
 }
 func (f *cbFakes) feed() *pbx.Feed {
@@ -202,6 +208,7 @@ func TestCallbackFlow(t *testing.T) {
 		name     string
 		item     acd.ItemID
 		claimErr error
+		hold     bool // Originate waits for the script
 		script   func(t *testing.T, f *cbFakes, cb *Callbacks)
 		want     []string // in this order, among the operations
 		absent   []string
@@ -238,6 +245,19 @@ func TestCallbackFlow(t *testing.T) {
 			},
 			want: []string{"pbx.originate PJSIP/13800000902@carrier", "db.mark_answered", "bridge.create", "bridge.add",
 				"db.event callback_answered", "pbx.hangup", "bridge.destroy", "db.end_call callback_reached", "task.close reached call 9", "acd.finish"}},
+		{name: "the caller answers as the agent hangs up: reached, not released", hold: true,
+			script: func(t *testing.T, f *cbFakes, _ *Callbacks) {
+				f.leg.events <- LegEvent{Kind: LegAnswered}
+				f.await(t, "pbx.originate PJSIP/13800000902@carrier")
+				// Both wait when the callback starts following the call: whichever it reads
+				// first, the caller was reached.
+				f.feed().Send(pbx.Event{Type: pbx.StasisStart})
+				f.leg.events <- LegEvent{Kind: LegGone}
+				time.Sleep(20 * time.Millisecond) // the feed's pump hands the event on
+				close(f.hold)
+			},
+			want:   []string{"pbx.originate PJSIP/13800000902@carrier", "db.mark_answered", "db.end_call callback_reached", "task.close reached call 9", "acd.finish"},
+			absent: []string{"task.release agent hung up"}},
 		{name: "wrong number: marked by the agent, task closed without retry",
 			script: func(t *testing.T, f *cbFakes, cb *Callbacks) {
 				f.leg.events <- LegEvent{Kind: LegAnswered}
@@ -257,6 +277,9 @@ func TestCallbackFlow(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newCBFakes()
 			f.claimErr = c.claimErr
+			if c.hold {
+				f.hold = make(chan struct{})
+			}
 			cb, err := NewCallbacks(CallbackConfig{ACD: f, Tasks: f, Line: f, PBX: f, Bridges: f, DialString: "PJSIP/{number}@carrier",
 				RequestTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {

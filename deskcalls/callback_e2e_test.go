@@ -601,6 +601,11 @@ func TestE2ECallbackPickedOnce(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the caller's phone did not answer")
 	}
+	// The agent speaks once the controller has connected the two.
+	waitFor(t, 20*time.Second, "the callee connected to the agent", func() bool {
+		d, err := e.store.FindByNumber(context.Background(), number)
+		return err == nil && slices.ContainsFunc(d.Events, func(ev cases.Event) bool { return ev.Kind == "callback_answered" })
+	})
 	// Someone else answered: the agent says so, then hangs up; the task is done, not retried.
 	winner.request("callback_outcome", map[string]any{"task": taskID, "outcome": "wrong_number"})
 	winner.request("hangup", map[string]any{"call": connected["id"]})
