@@ -54,7 +54,6 @@ type Client struct {
 	ctx    context.Context // lives until Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	busSub ari.Subscription
 
 	seq       atomic.Uint64
 	connected atomic.Bool
@@ -145,19 +144,20 @@ func (c *Client) connect(ctx context.Context) error {
 		c.ari = nil
 		go func() {
 			if <-done == nil {
-				stopLibrary(nc, nil)
+				stopLibrary(nc)
 			}
 		}()
 		return fmt.Errorf("library connect: %w", ctx.Err())
 	}
 
-	// Our one consumer of the library's bus. The bus drops events when a
-	// subscriber's 100-slot buffer is full, so this loop only converts and
-	// hands off, never waits.
-	c.busSub = c.ari.Bus().Subscribe(nil, ari.Events.All)
-	c.wg.Add(1)
-	go c.consume(c.busSub)
-
+	// Events go from the relay's goroutine straight to the router: it only converts and
+	// hands off (the router's mailboxes never block), so the socket is read at full speed.
+	c.relay.deliver = func(e ari.Event, arrived time.Time) {
+		if ev, ok := fromLibrary(e); ok {
+			ev.Received = arrived
+			c.router.dispatch(ev)
+		}
+	}
 	c.relay.onUp = c.onUp
 	c.relay.onDown = func(err error) {
 		c.connected.Store(false)
@@ -264,22 +264,6 @@ func (c *Client) startResync(reconnect bool, up time.Time) {
 	}()
 }
 
-func (c *Client) consume(sub ari.Subscription) {
-	defer c.wg.Done()
-	for e := range sub.Events() {
-		arrived := c.relay.delivered()
-		if e == nil {
-			continue
-		}
-		ev, ok := fromLibrary(e)
-		if !ok {
-			continue
-		}
-		ev.Received = arrived
-		c.router.dispatch(ev)
-	}
-}
-
 // setLibraryHTTPClient gives the library's HTTP client a timeout and our
 // transport. The field is unexported and has no timeout: a hung Asterisk
 // would block a call goroutine for ever. Fails loudly if the library's
@@ -296,13 +280,10 @@ func setLibraryHTTPClient(nc *native.Client, timeout time.Duration) (*http.Clien
 }
 
 // stopLibrary ends the library's connection loop. Its own Close writes a
-// field its listen goroutine writes unsynchronised (a data race), so instead:
-// cancel our bus subscription, then cancel the loop's context (unexported,
-// set by Connect, which has returned). Only call after Connect returned.
-func stopLibrary(nc *native.Client, sub ari.Subscription) {
-	if sub != nil {
-		sub.Cancel()
-	}
+// field its listen goroutine writes unsynchronised (a data race), so instead
+// cancel the loop's context (unexported, set by Connect, which has returned).
+// Only call after Connect returned.
+func stopLibrary(nc *native.Client) {
 	f := reflect.ValueOf(nc).Elem().FieldByName("cancel")
 	if !f.IsValid() || f.Type() != reflect.TypeFor[context.CancelFunc]() {
 		nc.Close() // layout changed: racy but still stops it
@@ -336,7 +317,7 @@ func (c *Client) Close() {
 			c.relay.close()
 		}
 		if c.ari != nil {
-			stopLibrary(c.ari, c.busSub)
+			stopLibrary(c.ari)
 		}
 		c.wg.Wait()
 		c.router.close()

@@ -54,8 +54,6 @@ type Config struct {
 	RequestTimeout time.Duration
 	// DialTimeout bounds one WebSocket handshake with Asterisk. Default 5s.
 	DialTimeout time.Duration
-	// WriteTimeout bounds one frame written to the library's relay socket. Default 5s.
-	WriteTimeout time.Duration
 	// PingInterval is how often the relay pings Asterisk; a socket that
 	// answers nothing for 3 intervals is treated as dropped (a half-open TCP
 	// connection would otherwise look alive for ever). Default 10s.
@@ -119,7 +117,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.RequestTimeout, 5*time.Second)
 	def(&c.DialTimeout, 5*time.Second)
-	def(&c.WriteTimeout, 5*time.Second)
 	def(&c.PingInterval, 10*time.Second)
 	def(&c.BackoffMin, 100*time.Millisecond)
 	def(&c.BackoffMax, 5*time.Second)

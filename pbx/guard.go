@@ -40,27 +40,27 @@ func KnownEventTypes() []string {
 	return out
 }
 
-// inspect decides whether one frame from Asterisk may reach the library.
-// v5.3.1 sends a nil event to its bus when its decoder fails (and then drops
-// its socket), and the bus dereferences it: any frame the decoder rejects
-// would crash the process. reason is empty when the frame may pass.
-// reachesBus says whether the library's bus will hand the event to a
-// subscriber: it only delivers events that carry at least one key.
+// inspect decodes one frame from Asterisk with the library's decoder and decides whether
+// it may be delivered. v5.3.1's decoder fails on event types it does not know (its own event
+// loop then sends a nil event to its bus, which dereferences it: any such frame would crash
+// the process); such frames are counted and dropped. reason is empty when the frame may
+// pass, and e is then the decoded event. routable says whether the event carries a key (a
+// channel, bridge, playback, ...) that a subscription can be made for.
 //
-// Every event passes through here, so the usual case costs one decode, the library's own;
-// only a frame it rejects is looked at again, to say why.
-func inspect(frame []byte) (typ, reason string, reachesBus bool) {
+// Every event passes through here, so the usual case costs one decode; only a frame the
+// decoder rejects is looked at again, to say why.
+func inspect(frame []byte) (e ari.Event, typ, reason string, routable bool) {
 	if e, err := ari.DecodeEvent(frame); err == nil && e != nil && knownEventTypes[e.GetType()] {
-		return e.GetType(), "", len(e.Keys()) > 0
+		return e, e.GetType(), "", len(e.Keys()) > 0
 	}
 	var head struct {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(frame, &head); err != nil || head.Type == "" {
-		return "", dropMalformed, false
+		return nil, "", dropMalformed, false
 	}
 	if !knownEventTypes[head.Type] {
-		return head.Type, dropUnknownType, false
+		return nil, head.Type, dropUnknownType, false
 	}
-	return head.Type, dropUndecodable, false
+	return nil, head.Type, dropUndecodable, false
 }

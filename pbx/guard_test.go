@@ -48,7 +48,7 @@ func TestInspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			typ, reason, _ := inspect([]byte(tt.frame))
+			_, typ, reason, _ := inspect([]byte(tt.frame))
 			if typ != tt.wantType || reason != tt.wantReason {
 				t.Errorf("inspect = (%q, %q), want (%q, %q)", typ, reason, tt.wantType, tt.wantReason)
 			}

@@ -13,14 +13,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/CyCoreSystems/ari/v5"
 	"github.com/gorilla/websocket"
 )
 
-// relay sits between Asterisk's event socket and the client library. The
-// library connects to a loopback WebSocket served here; the relay holds the
-// real connection to Asterisk, forwards only frames the library can decode,
-// and reconnects upstream on its own, so the library never sees a drop (its
-// own reconnect loop has no backoff and no deadline).
+// relay holds the event socket to Asterisk. It decodes each frame once, keeps out what
+// the library's decoder rejects, and hands the events straight to our router on its own
+// goroutine, in the order they came: no second socket, decoder or bus on the way, which
+// is most of what an event used to cost between the socket and the call goroutine. It
+// reconnects upstream on its own.
+//
+// The client library still needs an event socket of its own to Connect (it is then only
+// used for REST): it gets a loopback WebSocket served here, on which nothing is ever sent,
+// so its event loop (with no backoff and no deadline on reconnects) never runs.
 type relay struct {
 	cfg  Config
 	log  *slog.Logger
@@ -30,38 +35,15 @@ type relay struct {
 	ln  net.Listener
 	srv *http.Server
 
-	mu       sync.Mutex
-	down     *websocket.Conn // the library's socket, nil while it is away
-	queue    []queued        // frames waiting for the library
-	inflight int             // bus-bound frames written, not yet seen by our subscriber
-	// arrivals holds, oldest first, when each of the inflight frames arrived from
-	// Asterisk: the library delivers them in order, so delivered pops the time of the
-	// event our subscriber just got.
-	arrivals []time.Time
-	credit   chan struct{} // signalled when inflight drops
-	attached chan struct{} // closed when the first library socket attaches
-	once     sync.Once
-	wake     chan struct{}
+	mu   sync.Mutex
+	down *websocket.Conn // the library's socket, nil while it is away
 
-	// Hooks, set before start; called from the relay's upstream goroutine.
+	// Hooks, set before run; called from the relay's upstream goroutine.
+	deliver    func(e ari.Event, arrived time.Time) // every routable event, in order
 	onUp       func(reconnect bool)
 	onDown     func(err error)
 	onReplaced func()
 	onStandBy  func()
-}
-
-// maxQueued bounds the frames held while the library is not attached.
-const maxQueued = 100_000
-
-// busWindow bounds the events in flight between the relay and our bus
-// subscriber. The library's bus silently drops an event when a subscriber
-// has 100 unread, so the relay never lets more than this be outstanding.
-const busWindow = 50
-
-type queued struct {
-	frame      []byte
-	reachesBus bool
-	at         time.Time // when it arrived from Asterisk
 }
 
 // maxReplacedDelay caps the escalating wait after repeated ApplicationReplaced.
@@ -77,13 +59,10 @@ var errReplaced = errors.New("application replaced by another socket")
 
 func newRelay(cfg Config, log *slog.Logger, m *metrics) *relay {
 	return &relay{
-		cfg:      cfg,
-		log:      log,
-		m:        m,
-		auth:     "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password)),
-		attached: make(chan struct{}),
-		wake:     make(chan struct{}, 1),
-		credit:   make(chan struct{}, 1),
+		cfg:  cfg,
+		log:  log,
+		m:    m,
+		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password)),
 	}
 }
 
@@ -97,7 +76,6 @@ func (r *relay) listen(ctx context.Context) (string, error) {
 	r.ln = ln
 	r.srv = &http.Server{Handler: http.HandlerFunc(r.serveLibrary), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = r.srv.Serve(ln) }()
-	go r.writeLoop(ctx)
 	return "ws://" + ln.Addr().String() + "/ari/events", nil
 }
 
@@ -133,11 +111,7 @@ func (r *relay) serveLibrary(w http.ResponseWriter, req *http.Request) {
 		_ = r.down.Close()
 	}
 	r.down = conn
-	r.inflight = 0 // a new library socket: whatever was in flight is gone
-	r.arrivals = r.arrivals[:0]
 	r.mu.Unlock()
-	r.once.Do(func() { close(r.attached) })
-	r.poke()
 	// Reading keeps control frames flowing and tells us when the library leaves.
 	go func() {
 		for {
@@ -152,136 +126,6 @@ func (r *relay) serveLibrary(w http.ResponseWriter, req *http.Request) {
 			}
 		}
 	}()
-}
-
-func (r *relay) poke() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-// forward passes a frame on to the library. When nothing is queued ahead of the frame and
-// the library has room (fewer than busWindow frames unread, which the loopback socket's
-// buffer holds without blocking), the pump writes it itself, saving a goroutine wake-up on
-// every event's way; otherwise it queues it for writeLoop.
-func (r *relay) forward(q queued) {
-	r.mu.Lock()
-	conn := r.down
-	if conn == nil || len(r.queue) > 0 || (q.reachesBus && r.inflight >= busWindow) {
-		r.mu.Unlock()
-		r.enqueue(q)
-		return
-	}
-	if q.reachesBus {
-		r.inflight++ // before the write, as in writeLoop
-		r.arrivals = append(r.arrivals, q.at)
-	}
-	r.mu.Unlock()
-	_ = conn.SetWriteDeadline(time.Now().Add(r.cfg.WriteTimeout))
-	if err := conn.WriteMessage(websocket.TextMessage, q.frame); err != nil {
-		r.writeFailed(conn, q, err)
-		r.enqueue(q) // for the library's next socket
-	}
-}
-
-// writeFailed undoes the accounting of a frame whose write failed and drops the socket.
-func (r *relay) writeFailed(conn *websocket.Conn, q queued, err error) {
-	r.mu.Lock()
-	if q.reachesBus && r.inflight > 0 {
-		r.inflight--
-		if n := len(r.arrivals); n > 0 { // ours is the newest, unless a new socket reset them
-			r.arrivals = r.arrivals[:n-1]
-		}
-	}
-	if r.down == conn {
-		r.down = nil
-	}
-	r.mu.Unlock()
-	_ = conn.Close()
-	r.log.Warn("pbx relay: write to library failed", "err", err)
-}
-
-func (r *relay) enqueue(q queued) {
-	r.mu.Lock()
-	if len(r.queue) >= maxQueued {
-		r.queue = r.queue[1:]
-		r.mu.Unlock()
-		r.m.drop("", "overflow")
-		r.log.Error("pbx relay: library not reading, oldest event dropped")
-		r.mu.Lock()
-	}
-	r.queue = append(r.queue, q)
-	r.mu.Unlock()
-	r.poke()
-}
-
-// delivered is called by our bus subscriber for every event it receives; it returns when
-// that event's frame arrived from Asterisk (zero if not known).
-func (r *relay) delivered() (arrived time.Time) {
-	r.mu.Lock()
-	if r.inflight > 0 {
-		r.inflight--
-	}
-	if len(r.arrivals) > 0 {
-		arrived = r.arrivals[0]
-		r.arrivals = r.arrivals[1:]
-	}
-	r.mu.Unlock()
-	select {
-	case r.credit <- struct{}{}:
-	default:
-	}
-	return arrived
-}
-
-// writeLoop writes the queued frames to the library's socket. gorilla allows one writer:
-// forward writes only while nothing is queued, writeLoop only while something is, and the
-// pump that runs forward is the only one to queue.
-func (r *relay) writeLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.wake:
-		}
-		for {
-			r.mu.Lock()
-			conn := r.down
-			if conn == nil || len(r.queue) == 0 {
-				r.mu.Unlock()
-				break
-			}
-			q := r.queue[0]
-			if q.reachesBus && r.inflight >= busWindow {
-				r.mu.Unlock()
-				select {
-				case <-ctx.Done():
-					return
-				case <-r.credit:
-				case <-r.wake:
-				}
-				continue
-			}
-			if q.reachesBus {
-				// Counted before the write: the library may deliver it before we
-				// get the lock back.
-				r.inflight++
-				r.arrivals = append(r.arrivals, q.at)
-			}
-			r.mu.Unlock()
-			_ = conn.SetWriteDeadline(time.Now().Add(r.cfg.WriteTimeout))
-			if err := conn.WriteMessage(websocket.TextMessage, q.frame); err != nil {
-				// The frame stays queued for the library's next socket.
-				r.writeFailed(conn, q, err)
-				break
-			}
-			r.mu.Lock()
-			r.queue[0] = queued{}
-			r.queue = r.queue[1:]
-			r.mu.Unlock()
-		}
-	}
 }
 
 // dial opens one event socket to Asterisk.
@@ -388,8 +232,8 @@ func (r *relay) run(ctx context.Context, conn *websocket.Conn) {
 	}
 }
 
-// pump reads frames from Asterisk, keeps out what the library cannot take,
-// and queues the rest for it.
+// pump reads frames from Asterisk, keeps out what the library cannot decode,
+// and delivers the rest.
 func (r *relay) pump(ctx context.Context, conn *websocket.Conn) error {
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
@@ -418,7 +262,7 @@ func (r *relay) pump(ctx context.Context, conn *websocket.Conn) error {
 		}
 		at := time.Now()
 		alive()
-		typ, reason, reachesBus := inspect(frame)
+		e, typ, reason, routable := inspect(frame)
 		label := typ
 		if label == "" {
 			label = "(none)"
@@ -430,10 +274,11 @@ func (r *relay) pump(ctx context.Context, conn *websocket.Conn) error {
 			continue
 		}
 		if typ == "ApplicationReplaced" {
-			// The library would swallow it (the event has no keys for its bus),
-			// and Asterisk keeps the socket open but silent: act here.
+			// Asterisk keeps the socket open but silent: act here.
 			return errReplaced
 		}
-		r.forward(queued{frame: frame, reachesBus: reachesBus, at: at})
+		if routable && r.deliver != nil {
+			r.deliver(e, at)
+		}
 	}
 }
