@@ -54,6 +54,8 @@ type CallbackTasks interface {
 	CloseCallbackTask(ctx context.Context, id cases.TaskID, outcome cases.TaskOutcome, agent string, call *cases.CallID, at time.Time) error
 	RetryCallbackTask(ctx context.Context, id cases.TaskID, agent, reason string, call *cases.CallID, maxAttempts int, at time.Time) (int, bool, error)
 	OpenTaskAttempts(ctx context.Context, limit int) ([]cases.TaskAttempts, error)
+	RenewCallbackClaim(ctx context.Context, id cases.TaskID, agent string, at time.Time) error
+	ReleaseExpiredClaims(ctx context.Context, at time.Time) ([]cases.TaskID, error)
 	OpenCall(ctx context.Context, caseID cases.CaseID, call cases.NewCall) (cases.Call, error)
 	MarkAnswered(ctx context.Context, id cases.CallID, at time.Time) error
 	EndCall(ctx context.Context, id cases.CallID, endedAt time.Time, outcome string, ivrPath json.RawMessage) error
@@ -155,6 +157,9 @@ type CallbackConfig struct {
 	Retry       RetryPolicy
 	// Poll is how often the scheduler looks for due tasks. Default 10s.
 	Poll time.Duration
+	// LeaseRenew is how often a running callback renews its claim on the task, well within
+	// cases.ClaimLease. Default a quarter of it.
+	LeaseRenew time.Duration
 	// Kick wakes the dispatcher after tasks were enqueued ((*ACDQueue).Kick); nil: none.
 	Kick           func()
 	RequestTimeout time.Duration // each store and PBX request; default 5s
@@ -193,6 +198,9 @@ func NewCallbacks(cfg CallbackConfig) (*Callbacks, error) {
 	cfg.Retry = cfg.Retry.withDefaults()
 	if cfg.Poll <= 0 {
 		cfg.Poll = 10 * time.Second
+	}
+	if cfg.LeaseRenew <= 0 || cfg.LeaseRenew >= cases.ClaimLease/2 {
+		cfg.LeaseRenew = cases.ClaimLease / 4
 	}
 	if cfg.Kick == nil {
 		cfg.Kick = func() {}
@@ -325,6 +333,15 @@ func (c *Callbacks) Run(ctx context.Context) error {
 const maxScheduled = 500
 
 func (c *Callbacks) schedule(ctx context.Context) {
+	// Claims whose controller stopped renewing them (it crashed, or lost the database for
+	// longer than the lease) are given back first, so they are queued in this round.
+	released, err := c.cfg.Tasks.ReleaseExpiredClaims(ctx, c.cfg.Now())
+	if err != nil && ctx.Err() == nil {
+		c.log.Error("callbacks: expired claims not released", "err", err)
+	}
+	for _, id := range released {
+		c.log.Warn("callbacks: a claim ran out unrenewed; the task is open again", "task", id)
+	}
 	open, err := c.cfg.Tasks.OpenTaskAttempts(ctx, maxScheduled)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -515,7 +532,39 @@ func (c *Callbacks) work(ctx context.Context, r acd.Reservation, t cases.Claimed
 			o.end(resultCancelled, "panic")
 		}
 	}()
+	renewing, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		c.renew(renewing, o)
+	}()
+	defer func() {
+		stopRenewing()
+		<-renewed
+	}()
 	o.run(ctx)
+}
+
+// renew keeps o's claim on its task alive until ctx ends: the callback's goroutine may
+// wait on the agent and the caller for longer than the lease.
+func (c *Callbacks) renew(ctx context.Context, o *outbound) {
+	t := time.NewTicker(c.cfg.LeaseRenew)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := c.opCtx()
+		err := c.cfg.Tasks.RenewCallbackClaim(cctx, o.t.Task.ID, string(o.r.Agent), c.cfg.Now())
+		cancel()
+		if err != nil {
+			// Logged, not acted on: the callback goes on; if the claim ran out, the task's
+			// outcome is refused at the end and the trail says why.
+			o.log.Error("callbacks: claim not renewed", "err", err)
+		}
+	}
 }
 
 // callbackResult is how one callback ended.

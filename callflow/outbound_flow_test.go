@@ -26,6 +26,10 @@ type cbFakes struct {
 	// hold, when set, keeps Originate from returning until it is closed, so that a script
 	// can make the callee's and the agent's events wait together.
 	hold chan struct{}
+	// renewals counts the claim renewals (not in ops: their number depends on timing).
+	renewals int
+	expired  []cases.TaskID       // what ReleaseExpiredClaims finds, once
+	open     []cases.TaskAttempts // what OpenTaskAttempts lists
 }
 
 func newCBFakes() *cbFakes {
@@ -129,8 +133,29 @@ func (f *cbFakes) RetryCallbackTask(_ context.Context, id cases.TaskID, _, reaso
 	f.op("task.retry %s max %d", reason, max)
 	return 2, false, nil
 }
+func (f *cbFakes) RenewCallbackClaim(_ context.Context, id cases.TaskID, agent string, _ time.Time) error {
+	f.mu.Lock()
+	f.renewals++
+	f.mu.Unlock()
+	return nil
+}
+func (f *cbFakes) ReleaseExpiredClaims(context.Context, time.Time) ([]cases.TaskID, error) {
+	f.mu.Lock()
+	ids := f.expired
+	f.expired = nil
+	f.mu.Unlock()
+	if ids != nil {
+		f.op("task.release_expired %v", ids)
+		c := f.claimed(ids[0])
+		c.Task.Status = "open"
+		f.open = append(f.open, cases.TaskAttempts{Task: c.Task, CaseNumber: c.CaseNumber, Attempts: c.Attempts})
+	}
+	return ids, nil
+}
 func (f *cbFakes) OpenTaskAttempts(context.Context, int) ([]cases.TaskAttempts, error) {
-	return nil, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.open, nil
 }
 func (f *cbFakes) OpenCall(_ context.Context, caseID cases.CaseID, c cases.NewCall) (cases.Call, error) {
 	f.op("db.open_call %d %s to %s", caseID, c.Direction, c.CalledNumber)
@@ -347,5 +372,66 @@ func TestCallbackStartAndUnknownQueue(t *testing.T) {
 	cancel()
 	if err := cb.Run(ctx); err != nil { // waits for the callback's goroutine
 		t.Fatal(err)
+	}
+}
+
+// TestCallbackRenewsItsClaim: while a callback runs, its goroutine renews the claim on the
+// task (a controller that dies stops renewing, and the claim runs out); once it ends, the
+// renewals stop.
+func TestCallbackRenewsItsClaim(t *testing.T) {
+	f := newCBFakes()
+	cb, err := NewCallbacks(CallbackConfig{ACD: f, Tasks: f, Line: f, PBX: f, Bridges: f, DialString: "PJSIP/{number}@carrier",
+		LeaseRenew: 10 * time.Millisecond, RequestTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewals := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.renewals
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cb.take(context.Background(), acd.Reservation{Agent: "li.na", Item: acd.Item{ID: "cbt-7-1", Kind: acd.KindCallback, Queue: "general"}})
+	}()
+	f.leg.events <- LegEvent{Kind: LegAnswered}
+	f.await(t, "pbx.originate PJSIP/13800000902@carrier")
+	f.feed().Send(pbx.Event{Type: pbx.StasisStart})
+	f.await(t, "db.event callback_answered")
+	deadline := time.Now().Add(5 * time.Second)
+	for renewals() < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := renewals(); n < 3 {
+		t.Fatalf("%d renewals during the call, want at least 3", n)
+	}
+	f.leg.events <- LegEvent{Kind: LegGone}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the callback did not end")
+	}
+	after := renewals()
+	time.Sleep(50 * time.Millisecond)
+	if n := renewals(); n != after {
+		t.Errorf("renewals went on after the callback ended: %d -> %d", after, n)
+	}
+}
+
+// TestScheduleReleasesExpiredClaimsFirst: a task whose claim ran out (its controller died)
+// is given back and queued in the same scheduling round.
+func TestScheduleReleasesExpiredClaimsFirst(t *testing.T) {
+	f := newCBFakes()
+	f.expired = []cases.TaskID{7}
+	cb, err := NewCallbacks(CallbackConfig{ACD: f, Tasks: f, Line: f, PBX: f, Bridges: f, DialString: "PJSIP/{number}@carrier",
+		RequestTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb.schedule(context.Background())
+	want := []string{"task.release_expired [7]", "acd.enqueue cbt-7-1 retired-queue"}
+	if ops := f.log(); fmt.Sprint(ops) != fmt.Sprint(want) {
+		t.Errorf("operations %v, want %v", ops, want)
 	}
 }

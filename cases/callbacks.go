@@ -25,7 +25,15 @@ const (
 	EventCallbackReleased EventKind = "callback_released" // given back untried
 	EventCallbackAttempt  EventKind = "callback_attempt"  // dialled, not reached
 	EventCallbackGivenUp  EventKind = "callback_given_up" // too many attempts
+	// EventCallbackClaimExpired: the claim's lease ran out (its controller stopped renewing
+	// it, e.g. it crashed): the task is open again, no attempt counted.
+	EventCallbackClaimExpired EventKind = "callback_claim_expired"
 )
+
+// ClaimLease is how long a claim on a callback task holds without being renewed. The
+// controller running the callback renews it well within that (RenewCallbackClaim); a claim
+// left to run out is given back by ReleaseExpiredClaims.
+const ClaimLease = 2 * time.Minute
 
 // TaskOutcome is how a callback attempt ended.
 type TaskOutcome string
@@ -111,13 +119,13 @@ func (s *Store) claim(ctx context.Context, where string, key any, agent string, 
 	detail := taskDetail{Agent: agent}
 	raw, _ := json.Marshal(detail)
 	var c ClaimedTask
-	err := s.pool.QueryRow(ctx, `WITH t AS (UPDATE callback_tasks SET status = 'offered'
+	err := s.pool.QueryRow(ctx, `WITH t AS (UPDATE callback_tasks SET status = 'offered', lease_until = $2::timestamptz + $5::interval
 			WHERE id = (SELECT t.id FROM callback_tasks t WHERE `+where+` AND t.status = 'open' ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED)
 			AND status = 'open' RETURNING *),
 		e AS (INSERT INTO case_events (case_id, call_id, at, kind, actor, detail)
 			SELECT case_id, NULL, $2, 'callback_claimed', $3, $4::jsonb || jsonb_build_object('task', id) FROM t)
 		SELECT `+claimedCols+`, c.number, `+attemptsSQL+` FROM t JOIN cases c ON c.id = t.case_id`,
-		key, orNow(at), agent, raw).Scan(scanTask(&c.Task, &c.CaseNumber, &c.Attempts)...)
+		key, orNow(at), agent, raw, ClaimLease).Scan(scanTask(&c.Task, &c.CaseNumber, &c.Attempts)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var status string
 		err := s.pool.QueryRow(ctx, `SELECT t.status FROM callback_tasks t WHERE `+strings.SplitN(where, " AND ", 2)[0]+` ORDER BY t.id DESC LIMIT 1`, key).Scan(&status)
@@ -135,6 +143,44 @@ func (s *Store) claim(ctx context.Context, where string, key any, agent string, 
 	c.Task.Status = "offered"
 	c.Agent = agent
 	return c, nil
+}
+
+// RenewCallbackClaim extends agent's claim on task id to ClaimLease from at. ErrTaskTaken
+// when the task is no longer claimed by agent (its lease ran out and it was given back).
+func (s *Store) RenewCallbackClaim(ctx context.Context, id TaskID, agent string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE callback_tasks t SET lease_until = $2::timestamptz + $3::interval
+		WHERE t.id = $1 AND t.status = 'offered'
+			AND (SELECT e.actor FROM case_events e WHERE e.case_id = t.case_id AND e.kind = 'callback_claimed'
+				AND (e.detail->>'task')::bigint = t.id ORDER BY e.id DESC LIMIT 1) = $4`,
+		id, orNow(at), ClaimLease, agent)
+	if err != nil {
+		return fmt.Errorf("renew claim on callback task %d: %w", id, classify(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("renew claim on callback task %d for %s: %w", id, agent, ErrTaskTaken)
+	}
+	return nil
+}
+
+// ReleaseExpiredClaims gives back, open and untried, every claimed task whose lease ran out
+// before at, each with a callback_claim_expired entry naming the agent who held it, and
+// returns them.
+func (s *Store) ReleaseExpiredClaims(ctx context.Context, at time.Time) ([]TaskID, error) {
+	rows, err := s.pool.Query(ctx, `WITH t AS (UPDATE callback_tasks SET status = 'open', lease_until = NULL
+			WHERE status = 'offered' AND lease_until < $1 RETURNING id, case_id),
+		e AS (INSERT INTO case_events (case_id, at, kind, actor, detail)
+			SELECT t.case_id, $1, 'callback_claim_expired', coalesce(h.actor, ''), jsonb_build_object('task', t.id, 'agent', coalesce(h.actor, ''))
+			FROM t LEFT JOIN LATERAL (SELECT e.actor FROM case_events e WHERE e.case_id = t.case_id AND e.kind = 'callback_claimed'
+				AND (e.detail->>'task')::bigint = t.id ORDER BY e.id DESC LIMIT 1) h ON true)
+		SELECT id FROM t ORDER BY id`, orNow(at))
+	if err != nil {
+		return nil, fmt.Errorf("release expired callback claims: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[TaskID])
+	if err != nil {
+		return nil, fmt.Errorf("release expired callback claims: %w", err)
+	}
+	return ids, nil
 }
 
 // ReleaseCallbackTask gives a claimed task back untried (the agent turned the offer down,

@@ -160,3 +160,75 @@ func TestCallbackTaskLifeCycle(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackClaimLease: a claim holds while it is renewed; left to run out, the task is
+// given back open, the trail names the agent who held it, and it can be claimed again. A
+// renewal after that is refused, as is one by another agent.
+func TestCallbackClaimLease(t *testing.T) {
+	s := casestest.NewStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 2, 13, 22, 15, 0, 0, shanghai)
+	caseID, _, callID, err := s.CreateCaseWithCall(ctx, newCase(at, "13800000021"), cases.NewCall{
+		ChannelID: "cb-lease-1", Direction: cases.Inbound, CallerNumber: "13800000021", CalledNumber: "12315", StartedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.CreateCallbackTask(ctx, cases.NewCallbackTask{CaseID: caseID, CallID: &callID, Reason: cases.TaskVoicemail,
+		CallerNumber: "13800000021", Queue: "complaint", EnqueuedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimCallbackTask(ctx, id, "li.na", at); err != nil {
+		t.Fatal(err)
+	}
+	expired := func(when time.Time, want []cases.TaskID) {
+		t.Helper()
+		got, err := s.ReleaseExpiredClaims(ctx, when)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("released at +%s: %v, %v; want %v", when.Sub(at), got, err, want)
+		}
+	}
+	expired(at.Add(cases.ClaimLease-time.Second), nil)
+	if err := s.RenewCallbackClaim(ctx, id, "wang.wei", at.Add(time.Minute)); !errors.Is(err, cases.ErrTaskTaken) {
+		t.Errorf("renewal by another agent: %v, want ErrTaskTaken", err)
+	}
+	renewed := at.Add(time.Minute)
+	if err := s.RenewCallbackClaim(ctx, id, "li.na", renewed); err != nil {
+		t.Fatal(err)
+	}
+	expired(at.Add(cases.ClaimLease+time.Second), nil) // renewed: still held
+	expired(renewed.Add(cases.ClaimLease+time.Second), []cases.TaskID{id})
+	expired(renewed.Add(cases.ClaimLease+2*time.Second), nil) // once only
+
+	if err := s.RenewCallbackClaim(ctx, id, "li.na", renewed.Add(cases.ClaimLease+3*time.Second)); !errors.Is(err, cases.ErrTaskTaken) {
+		t.Errorf("renewal after the lease ran out: %v, want ErrTaskTaken", err)
+	}
+	if err := s.CloseCallbackTask(ctx, id, cases.OutcomeReached, "li.na", nil, renewed.Add(3*time.Minute)); !errors.Is(err, cases.ErrTaskTaken) {
+		t.Errorf("closing a task whose claim ran out: %v, want ErrTaskTaken", err)
+	}
+	c, err := s.ClaimCallbackTask(ctx, id, "wang.wei", renewed.Add(4*time.Minute))
+	if err != nil || c.Attempts != 0 {
+		t.Fatalf("claim after the lease ran out: %+v, %v (no attempt counted)", c, err)
+	}
+	d, err := s.FindByNumber(ctx, c.CaseNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []cases.EventKind
+	var expiry cases.Event
+	for _, e := range d.Events {
+		if e.Kind == cases.EventCallbackClaimed || e.Kind == cases.EventCallbackClaimExpired {
+			kinds = append(kinds, e.Kind)
+		}
+		if e.Kind == cases.EventCallbackClaimExpired {
+			expiry = e
+		}
+	}
+	want := []cases.EventKind{cases.EventCallbackClaimed, cases.EventCallbackClaimExpired, cases.EventCallbackClaimed}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Errorf("trail %v, want %v", kinds, want)
+	}
+	if expiry.Actor != "li.na" || !expiry.At.Equal(renewed.Add(cases.ClaimLease+time.Second)) {
+		t.Errorf("expiry entry %+v: want actor li.na at the sweep's time", expiry)
+	}
+}
