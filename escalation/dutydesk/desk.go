@@ -199,7 +199,7 @@ func (d *Desk) start(e Emergency, c *caller) error {
 	d.wg.Add(1)
 	d.mu.Unlock()
 	r := &run{d: d, e: e, chain: chain, caller: c, timers: map[escalation.TimerID]callflow.Timer{},
-		timeouts: make(chan escalation.TimerID, 4), done: make(chan struct{}),
+		timeouts: make(chan escalation.TimerID, 4), done: make(chan struct{}), alerts: make(chan alertResult, 1),
 		log: d.log.With("case", string(e.CaseNumber), "trigger", e.Trigger)}
 	if c != nil {
 		r.log = r.log.With("call", c.channel)

@@ -223,5 +223,72 @@ func TestAckTimeoutOnTheInjectedClock(t *testing.T) {
 	if a := within(t, alerts.got, "alert"); a.Round != 1 || !a.Final || a.Officers != 2 || a.CaseNumber != "620000-20261127-000007" {
 		t.Errorf("alert: %+v", a)
 	}
-	expect("escalation_alert_failed", "escalation_gave_up")
+	// The alert goes out on its own goroutine: its outcome follows the chain's end.
+	expect("escalation_gave_up", "escalation_alert_failed")
+}
+
+// heldAlerts holds every alert until release is closed, as a webhook that does not answer.
+type heldAlerts struct {
+	got     chan Alert
+	release chan struct{}
+}
+
+func (h heldAlerts) Alert(ctx context.Context, a Alert) error {
+	h.got <- a
+	select {
+	case <-h.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// An alert that hangs does not hold up the next round: the pause before it starts and the
+// first officer is rung again while the webhook has not answered; its outcome reaches the
+// trail when it comes.
+func TestSlowAlertDoesNotDelayTheNextRound(t *testing.T) {
+	clock := &manualClock{now: time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC), started: make(chan time.Duration, 16)}
+	p := &fakePBX{feeds: map[string]*pbx.Feed{}, ops: make(chan string, 16)}
+	trail := fakeTrail{kinds: make(chan string, 32)}
+	alerts := heldAlerts{got: make(chan Alert, 2), release: make(chan struct{})}
+	policy := escalation.Policy{RingTimeout: 30 * time.Second, RingGrace: 5 * time.Second, AckTimeout: 20 * time.Second,
+		MaxSummary: time.Minute, Retries: 1, RetryPause: time.Minute}
+	d, err := New(Config{PBX: p, Trail: trail, Roster: fakeRoster{{ID: 1, Name: "alice", Phone: "13900000001", Active: true}},
+		Alerts: alerts, Policy: policy, DialPattern: "PJSIP/{phone}@trunk", Clock: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Flag(context.Background(), Emergency{CaseID: 8, CaseNumber: "620000-20261127-000008", CaseKind: "report"}); err != nil {
+		t.Fatal(err)
+	}
+	expect := func(want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if got := within(t, trail.kinds, w); got != w {
+				t.Fatalf("trail: got %s, want %s", got, w)
+			}
+		}
+	}
+	expect("escalation_started", "escalation_dialing(alice)")
+	first := within(t, p.ops, "originate")
+	if got := within(t, clock.started, "ring guard"); got != 35*time.Second {
+		t.Fatalf("timer %s, want the ring guard", got)
+	}
+	p.feed(first[len("originate PJSIP/13900000001@trunk "):]).Send(pbx.Event{Type: pbx.ChannelHangupRequest})
+	expect("escalation_no_answer(alice)", "escalation_exhausted")
+	if a := within(t, alerts.got, "alert"); a.Round != 1 || a.Final {
+		t.Errorf("alert %+v: want round 1, not final", a)
+	}
+	// The webhook has not answered; the pause before round 2 runs all the same.
+	if got := within(t, clock.started, "retry pause"); got != time.Minute {
+		t.Fatalf("timer %s, want the retry pause", got)
+	}
+	clock.advance(time.Minute)
+	expect("escalation_retry", "escalation_dialing(alice)")
+	if op := within(t, p.ops, "second originate"); op[:len("originate PJSIP/13900000001@trunk ")] != "originate PJSIP/13900000001@trunk " {
+		t.Fatalf("round 2: %s", op)
+	}
+	close(alerts.release)
+	expect("escalation_alert_sent")
 }

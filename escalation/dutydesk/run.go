@@ -78,6 +78,17 @@ type run struct {
 	timers   map[escalation.TimerID]callflow.Timer
 	timeouts chan escalation.TimerID
 	done     chan struct{}
+	// alerts brings back the outcome of each alert, sent by a goroutine of its own: a slow
+	// or failing webhook (retries included) must not hold up the next round of calls.
+	alerts  chan alertResult
+	sending int // alerts not back yet
+}
+
+// alertResult is how one alert went.
+type alertResult struct {
+	round int
+	final bool
+	err   error
 }
 
 func (r *run) now() time.Time { return r.d.cfg.Clock.Now() }
@@ -101,6 +112,12 @@ func (r *run) run(ctx context.Context) {
 		}
 		if r.caller != nil {
 			close(r.caller.handover) // no officer will be handed over (any more)
+		}
+		// The last round's alert may still be on its way: its outcome belongs on the trail
+		// too. The caller has been let go above; the webhook's own retries and timeouts, and
+		// the desk's context, bound the wait.
+		for r.sending > 0 {
+			r.alertDone(<-r.alerts)
 		}
 	}()
 	r.log.Info("escalation: chain started")
@@ -126,6 +143,8 @@ func (r *run) run(ctx context.Context) {
 			}
 			delete(r.timers, id)
 			r.step(escalation.Timeout{At: r.now(), Timer: id})
+		case res := <-r.alerts:
+			r.alertDone(res)
 		case <-ctx.Done():
 			r.step(escalation.Stop{At: r.now(), Reason: "shutdown"})
 		}
@@ -427,15 +446,22 @@ func (r *run) alert(a escalation.Alert) {
 	al := Alert{Type: "escalation.exhausted", CaseID: int64(r.e.CaseID), CaseNumber: string(r.e.CaseNumber),
 		CaseKind: r.e.CaseKind, CallerLanguage: r.e.Language, Trigger: r.e.Trigger, Round: a.Round, Final: a.Final, Officers: a.Officers, At: a.At,
 		CallerWaiting: r.caller != nil && !isClosed(r.caller.esc.Left())}
-	ctx, cancel := context.WithCancel(r.d.ctx)
-	defer cancel()
-	err := r.d.cfg.Alerts.Alert(ctx, al)
-	if err != nil {
-		r.log.Error("escalation: alert failed", "round", a.Round, "err", err)
-		r.trail(r.now(), noteAlertFail, map[string]any{"round": a.Round, "final": a.Final, "error": err.Error()})
+	r.sending++
+	go func() {
+		err := r.d.cfg.Alerts.Alert(r.d.ctx, al)
+		r.alerts <- alertResult{round: a.Round, final: a.Final, err: err}
+	}()
+}
+
+// alertDone puts an alert's outcome on the trail.
+func (r *run) alertDone(res alertResult) {
+	r.sending--
+	if res.err != nil {
+		r.log.Error("escalation: alert failed", "round", res.round, "err", res.err)
+		r.trail(r.now(), noteAlertFail, map[string]any{"round": res.round, "final": res.final, "error": res.err.Error()})
 		return
 	}
-	r.trail(r.now(), noteAlertSent, map[string]any{"round": a.Round, "final": a.Final})
+	r.trail(r.now(), noteAlertSent, map[string]any{"round": res.round, "final": res.final})
 }
 
 func isClosed(ch <-chan struct{}) bool {
