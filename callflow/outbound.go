@@ -43,6 +43,26 @@ type Callbacks struct {
 	mu      sync.Mutex
 	running map[cases.TaskID]*outbound
 	base    context.Context // Run's: the callbacks the desk starts end with it
+	stopped bool            // Run has ended: no callback starts any more
+}
+
+// errStopping refuses a callback once Run has ended.
+var errStopping = errors.New("callbacks are stopping")
+
+// spawn runs f on a goroutine Run waits for, unless Run has ended (false): a WaitGroup
+// must not gain a goroutine while it is being waited for.
+func (c *Callbacks) spawn(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // CallbackTasks is the case store's side of callbacks: (*cases.Store).
@@ -318,7 +338,12 @@ func (c *Callbacks) Run(ctx context.Context) error {
 	c.mu.Unlock()
 	t := time.NewTicker(c.cfg.Poll)
 	defer t.Stop()
-	defer c.wg.Wait()
+	defer func() {
+		c.mu.Lock()
+		c.stopped = true
+		c.mu.Unlock()
+		c.wg.Wait()
+	}()
 	for {
 		c.schedule(ctx)
 		select {
@@ -393,11 +418,15 @@ func (c *Callbacks) enqueue(ctx context.Context, it acd.Item) (acd.Item, error) 
 // Take is ACDConfig.Callbacks: an agent is reserved for a callback item. It never blocks
 // the dispatcher: the callback's goroutine does everything.
 func (c *Callbacks) Take(ctx context.Context, r acd.Reservation) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.take(ctx, r)
-	}()
+	if c.spawn(func() { c.take(ctx, r) }) {
+		return
+	}
+	// The controller is stopping: the item goes back to its place, the agent is ready.
+	cctx, cancel := c.opCtx()
+	defer cancel()
+	if _, err := c.cfg.ACD.Release(cctx, r, acd.StateReady, ""); err != nil && !errors.Is(err, acd.ErrStateConflict) {
+		c.log.Error("callbacks: reservation not given back at shutdown", "agent", r.Agent, "item", r.Item.ID, "err", err)
+	}
 }
 
 func (c *Callbacks) take(ctx context.Context, r acd.Reservation) {
@@ -475,12 +504,23 @@ func (c *Callbacks) Start(ctx context.Context, agent acd.AgentID, task cases.Tas
 		}
 		return fmt.Errorf("call back task %d: %w", task, err)
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.work(c.baseCtx(), r, claimed, true)
-	}()
-	return nil
+	if c.spawn(func() { c.work(c.baseCtx(), r, claimed, true) }) {
+		return nil
+	}
+	// Run ended meanwhile: undo the reservation and the claim.
+	rctx, cancel := c.opCtx()
+	defer cancel()
+	if _, err := c.cfg.ACD.Release(rctx, r, acd.StateReady, ""); err != nil && !errors.Is(err, acd.ErrStateConflict) {
+		c.log.Error("callbacks: reservation not given back at shutdown", "agent", agent, "task", task, "err", err)
+	}
+	if _, err := c.cfg.ACD.Remove(rctx, it.ID, acd.RemoveDiverted); err != nil && !errors.Is(err, acd.ErrUnknownItem) &&
+		!errors.Is(err, acd.ErrStateConflict) {
+		c.log.Error("callbacks: picked item not removed", "task", task, "agent", agent, "err", err)
+	}
+	if err := c.cfg.Tasks.ReleaseCallbackTask(rctx, task, string(agent), "shutdown", c.cfg.Now()); err != nil {
+		c.log.Error("callbacks: task not released", "task", task, "agent", agent, "err", err)
+	}
+	return fmt.Errorf("call back task %d: %w", task, errStopping)
 }
 
 // baseCtx is the context of Run, for callbacks the desk starts; Background before Run.

@@ -3,9 +3,11 @@ package callflow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -433,5 +435,37 @@ func TestScheduleReleasesExpiredClaimsFirst(t *testing.T) {
 	want := []string{"task.release_expired [7]", "acd.enqueue cbt-7-1 retired-queue"}
 	if ops := f.log(); fmt.Sprint(ops) != fmt.Sprint(want) {
 		t.Errorf("operations %v, want %v", ops, want)
+	}
+}
+
+// TestTakeAfterRunEnded: a reservation that reaches the callbacks after Run ended (the
+// controller stopping) is given back, the agent ready, and no callback starts.
+func TestTakeAfterRunEnded(t *testing.T) {
+	f := newCBFakes()
+	cb, err := NewCallbacks(CallbackConfig{ACD: f, Tasks: f, Line: f, PBX: f, Bridges: f, DialString: "PJSIP/{number}@carrier",
+		RequestTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := cb.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cb.Take(context.Background(), acd.Reservation{Agent: "li.na", Item: acd.Item{ID: "cbt-7-1", Kind: acd.KindCallback, Queue: "general"}})
+	if err := cb.Start(context.Background(), "li.na", 8); !errors.Is(err, errStopping) {
+		t.Errorf("start after Run ended: %v, want errStopping", err)
+	}
+	ops := f.log()
+	if len(ops) == 0 || ops[0] != "acd.release" {
+		t.Errorf("operations %v: want the reservation released first", ops)
+	}
+	for _, op := range ops {
+		if strings.HasPrefix(op, "line.ring") || op == "task.claim 7#1 li.na" {
+			t.Errorf("a callback started after Run ended: %v", ops)
+		}
+	}
+	if !slices.Contains(ops, "task.release shutdown") {
+		t.Errorf("operations %v: the desk's claim must be given back", ops)
 	}
 }
