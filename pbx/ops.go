@@ -150,36 +150,11 @@ func (c *Client) direct(ctx context.Context, op, id string, kind opKind, method,
 	if err := checkID(id); err != nil {
 		return newOpError(op, id, kind, err)
 	}
-	u := c.cfg.URL + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return newOpError(op, id, kind, err)
-	}
-	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	resp, err := c.http.Do(req)
-	if err != nil {
+	if _, err := c.rawDo(ctx, method, path, query, 1<<20); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = ctxErr // the caller's deadline, not the transport's words for it
 		}
 		return newOpError(op, id, kind, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return newOpError(op, id, kind, fmt.Errorf("read %s: %w", path, err))
-	}
-	if resp.StatusCode/100 != 2 {
-		var msg struct {
-			Message string `json:"message"`
-		}
-		_ = json.Unmarshal(body, &msg)
-		if msg.Message == "" {
-			msg.Message = http.StatusText(resp.StatusCode)
-		}
-		return newOpError(op, id, kind, &httpStatusError{status: resp.StatusCode, message: msg.Message})
 	}
 	return nil
 }
@@ -575,7 +550,17 @@ func (e *httpStatusError) Error() string { return e.message }
 func (e *httpStatusError) Code() int     { return e.status }
 
 func (c *Client) rawGet(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+path, nil)
+	return c.rawDo(ctx, http.MethodGet, path, nil, 512<<20)
+}
+
+// rawDo makes an ARI request on our own HTTP client and returns the body of a 2xx answer,
+// read up to limit bytes; any other answer is an *httpStatusError with Asterisk's message.
+func (c *Client) rawDo(ctx context.Context, method, path string, query url.Values, limit int64) ([]byte, error) {
+	u := c.cfg.URL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +570,7 @@ func (c *Client) rawGet(ctx context.Context, path string) ([]byte, error) {
 		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

@@ -154,9 +154,7 @@ func within[T any](t *testing.T, ch <-chan T, what string) T {
 // timeout runs out on the injected clock, and the next officer is called; one who hangs up
 // during the summary moves the chain on too; the exhausted chain's alert fails and says so.
 func TestAckTimeoutOnTheInjectedClock(t *testing.T) {
-	clock := &manualClock{now: time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC), started: make(chan time.Duration, 16)}
-	p := &fakePBX{feeds: map[string]*pbx.Feed{}, ops: make(chan string, 16)}
-	trail := fakeTrail{kinds: make(chan string, 32)}
+	clock, p, trail := newFakes()
 	alerts := fakeAlerts{got: make(chan Alert, 2)}
 	policy := escalation.Policy{RingTimeout: 30 * time.Second, RingGrace: 5 * time.Second, AckTimeout: 20 * time.Second,
 		MaxSummary: time.Minute, Retries: 0, RetryPause: time.Minute}
@@ -170,14 +168,7 @@ func TestAckTimeoutOnTheInjectedClock(t *testing.T) {
 	if err := d.Flag(context.Background(), Emergency{CaseID: 7, CaseNumber: "620000-20261127-000007", CaseKind: "report"}); err != nil {
 		t.Fatal(err)
 	}
-	expect := func(want ...string) {
-		t.Helper()
-		for _, w := range want {
-			if got := within(t, trail.kinds, w); got != w {
-				t.Fatalf("trail: got %s, want %s", got, w)
-			}
-		}
-	}
+	expect := func(want ...string) { t.Helper(); expectTrail(t, trail, want...) }
 	op := func() string { t.Helper(); return within(t, p.ops, "PBX request") }
 	timer := func(want time.Duration) {
 		t.Helper()
@@ -227,6 +218,22 @@ func TestAckTimeoutOnTheInjectedClock(t *testing.T) {
 	expect("escalation_gave_up", "escalation_alert_failed")
 }
 
+// expectTrail reads the trail's next entries, which must be want.
+func expectTrail(t *testing.T, trail fakeTrail, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if got := within(t, trail.kinds, w); got != w {
+			t.Fatalf("trail: got %s, want %s", got, w)
+		}
+	}
+}
+
+// newFakes returns the manual clock, the PBX and the trail a desk test drives.
+func newFakes() (*manualClock, *fakePBX, fakeTrail) {
+	return &manualClock{now: time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC), started: make(chan time.Duration, 16)},
+		&fakePBX{feeds: map[string]*pbx.Feed{}, ops: make(chan string, 16)}, fakeTrail{kinds: make(chan string, 32)}
+}
+
 // heldAlerts holds every alert until release is closed, as a webhook that does not answer.
 type heldAlerts struct {
 	got     chan Alert
@@ -247,9 +254,7 @@ func (h heldAlerts) Alert(ctx context.Context, a Alert) error {
 // first officer is rung again while the webhook has not answered; its outcome reaches the
 // trail when it comes.
 func TestSlowAlertDoesNotDelayTheNextRound(t *testing.T) {
-	clock := &manualClock{now: time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC), started: make(chan time.Duration, 16)}
-	p := &fakePBX{feeds: map[string]*pbx.Feed{}, ops: make(chan string, 16)}
-	trail := fakeTrail{kinds: make(chan string, 32)}
+	clock, p, trail := newFakes()
 	alerts := heldAlerts{got: make(chan Alert, 2), release: make(chan struct{})}
 	policy := escalation.Policy{RingTimeout: 30 * time.Second, RingGrace: 5 * time.Second, AckTimeout: 20 * time.Second,
 		MaxSummary: time.Minute, Retries: 1, RetryPause: time.Minute}
@@ -262,14 +267,7 @@ func TestSlowAlertDoesNotDelayTheNextRound(t *testing.T) {
 	if err := d.Flag(context.Background(), Emergency{CaseID: 8, CaseNumber: "620000-20261127-000008", CaseKind: "report"}); err != nil {
 		t.Fatal(err)
 	}
-	expect := func(want ...string) {
-		t.Helper()
-		for _, w := range want {
-			if got := within(t, trail.kinds, w); got != w {
-				t.Fatalf("trail: got %s, want %s", got, w)
-			}
-		}
-	}
+	expect := func(want ...string) { t.Helper(); expectTrail(t, trail, want...) }
 	expect("escalation_started", "escalation_dialing(alice)")
 	first := within(t, p.ops, "originate")
 	if got := within(t, clock.started, "ring guard"); got != 35*time.Second {
