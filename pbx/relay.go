@@ -24,8 +24,9 @@ import (
 // reconnects upstream on its own.
 //
 // The client library still needs an event socket of its own to Connect (it is then only
-// used for REST): it gets a loopback WebSocket served here, on which nothing is ever sent,
-// so its event loop (with no backoff and no deadline on reconnects) never runs.
+// used for REST): it gets a loopback WebSocket served here, on which nothing is ever sent
+// and which Asterisk's drops never touch, so the library's own reconnect loop (no backoff,
+// no deadline) has nothing to do.
 type relay struct {
 	cfg  Config
 	log  *slog.Logger
