@@ -112,19 +112,11 @@ func (d *Desk) putCase(w http.ResponseWriter, r *http.Request) {
 	}
 	ch, err := d.cfg.Cases.UpdateCaseForm(r.Context(), number, form, p.Login)
 	var fe *cases.FormError
-	switch {
-	case errors.As(err, &fe):
+	if errors.As(err, &fe) {
 		writeFormError(w, fe)
 		return
-	case errors.Is(err, cases.ErrNotFound):
-		writeError(w, http.StatusNotFound, "case "+string(number)+" not found")
-		return
-	case err != nil && statusOf(err) < 500:
-		writeError(w, statusOf(err), err.Error())
-		return
-	case err != nil:
-		d.log.Error("save case form", "agent", p.Login, "case", number, "err", err)
-		writeError(w, http.StatusInternalServerError, "could not save the case")
+	}
+	if d.caseFailed(w, p.Login, number, err, "save case form", "could not save the case") {
 		return
 	}
 	// The trail has the change and its author already; the audit log is the cross-case
@@ -149,4 +141,22 @@ func (d *Desk) auditRead(r *http.Request, via string, numbers ...cases.Number) e
 		return fmt.Errorf("audit case read: %w", auth.ErrNoSession)
 	}
 	return d.auditReads(r.Context(), p.Login, numbers, map[string]any{"via": via})
+}
+
+// caseFailed answers a failed change to case number, if err is one, and says so: 404 for a
+// case that is not there, the store's own 4xx with its words, else a logged 500 saying what
+// could not be done (op names it in the log).
+func (d *Desk) caseFailed(w http.ResponseWriter, login string, number cases.Number, err error, op, failed string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, cases.ErrNotFound):
+		writeError(w, http.StatusNotFound, "case "+string(number)+" not found")
+	case statusOf(err) < 500:
+		writeError(w, statusOf(err), err.Error())
+	default:
+		d.log.Error(op, "agent", login, "case", number, "err", err)
+		writeError(w, http.StatusInternalServerError, failed)
+	}
+	return true
 }

@@ -3,7 +3,6 @@ package agentdesk
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -107,16 +106,7 @@ func (d *Desk) postSurvey(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := rec.RecordSurveyOutcome(r.Context(), cases.Survey{Number: number, CallID: body.CallID, At: d.cfg.Now(),
 		Result: body.Result, Actor: p.Login, Note: strings.TrimSpace(body.Note)})
-	switch {
-	case errors.Is(err, cases.ErrNotFound):
-		writeError(w, http.StatusNotFound, "case "+string(number)+" not found")
-		return
-	case err != nil && statusOf(err) < 500:
-		writeError(w, statusOf(err), err.Error())
-		return
-	case err != nil:
-		d.log.Error("record survey", "agent", p.Login, "case", number, "err", err)
-		writeError(w, http.StatusInternalServerError, "could not record the survey")
+	if d.caseFailed(w, p.Login, number, err, "record survey", "could not record the survey") {
 		return
 	}
 	detail := map[string]any{"result": body.Result, "survey": out.Survey, "reopened": out.Reopened, "via": "desk"}
