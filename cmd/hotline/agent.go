@@ -18,7 +18,6 @@ import (
 	"hotline/accounts"
 	"hotline/agentdesk/auth"
 	"hotline/audit"
-	"hotline/config"
 )
 
 const agentUsage = `hotline agent add -login L -name N -role agent|supervisor|admin [-skills zh:5,complaint:3] [-password-stdin]
@@ -106,11 +105,7 @@ func (a agentIO) run(ctx context.Context, args []string) error {
 		}
 	}
 
-	cfg, err := config.Load(*path)
-	if err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg.Database)
+	pool, err := openConfigPool(ctx, *path)
 	if err != nil {
 		return err
 	}

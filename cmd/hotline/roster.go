@@ -12,7 +12,6 @@ import (
 
 	"hotline/audit"
 	"hotline/cases"
-	"hotline/config"
 	"hotline/escalation"
 )
 
@@ -90,11 +89,7 @@ func runRoster(ctx context.Context, out io.Writer, args []string) error {
 		}
 	}
 
-	cfg, err := config.Load(*path)
-	if err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg.Database)
+	pool, err := openConfigPool(ctx, *path)
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,16 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// openConfigPool loads the configuration at path and opens its database, for the commands
+// that need nothing else of it.
+func openConfigPool(ctx context.Context, path string) (*pgxpool.Pool, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return openPool(ctx, cfg.Database)
+}
+
 func openPool(ctx context.Context, cfg config.Database) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
@@ -97,11 +107,7 @@ func runMigrate(ctx context.Context, out io.Writer, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg.Database)
+	pool, err := openConfigPool(ctx, *path)
 	if err != nil {
 		return err
 	}
