@@ -236,14 +236,23 @@ func (c *call) waitForOfficer(ctx context.Context, t *EscalationTicket) {
 func (c *call) playHold(media string) string {
 	c.queued++
 	id := c.id + "-e" + strconv.Itoa(c.queued)
+	if !c.playAs(id, media) {
+		return ""
+	}
+	return id
+}
+
+// playAs plays media on the caller's channel as playback id; a failure is logged and
+// counted, and false.
+func (c *call) playAs(id, media string) bool {
 	ctx, cancel := c.opCtx()
 	_, err := c.r.cfg.PBX.Play(ctx, c.id, media, id)
 	cancel()
 	if err != nil {
 		c.fail("play", err, "media", media)
-		return ""
+		return false
 	}
-	return id
+	return true
 }
 
 func (c *call) emergencyVoicemail(ctx context.Context, t *EscalationTicket) {
@@ -251,6 +260,12 @@ func (c *call) emergencyVoicemail(ctx context.Context, t *EscalationTicket) {
 	if len(prompts) == 0 {
 		prompts = []ivr.PromptName{"hotline/emergency-voicemail"}
 	}
+	c.leaveVoicemail(ctx, prompts)
+}
+
+// leaveVoicemail plays prompts to the end, then records the caller's message; a caller who
+// hangs up during the prompts abandoned the voicemail.
+func (c *call) leaveVoicemail(ctx context.Context, prompts []ivr.PromptName) {
 	media := make([]string, len(prompts))
 	for i, p := range prompts {
 		media[i] = p.Media()

@@ -129,17 +129,7 @@ func (c *call) waitForAgent(ctx context.Context, t *Ticket) {
 		}
 		fallthrough // no chain: the message and an emergency callback
 	case exitVoicemail:
-		media := make([]string, len(w.q.cfg.VoicemailPrompts))
-		for i, p := range w.q.cfg.VoicemailPrompts {
-			media[i] = p.Media()
-		}
-		if !c.playThrough(ctx, strings.Join(media, ",")) {
-			if c.gone {
-				c.vm = vmAbandoned
-			}
-			return
-		}
-		c.recordVoicemail(ctx, fillVoicemail(ivr.Voicemail{}))
+		c.leaveVoicemail(ctx, w.q.cfg.VoicemailPrompts)
 	case exitCallback, exitTalked:
 		c.hangup()
 	case exitShutdown:
@@ -579,14 +569,9 @@ func (w *waiter) play(media string) {
 	c := w.c
 	w.holds++
 	id := c.id + "-hold" + strconv.Itoa(w.holds)
-	ctx, cancel := c.opCtx()
-	_, err := c.r.cfg.PBX.Play(ctx, c.id, media, id)
-	cancel()
-	if err != nil {
-		c.fail("play", err, "media", media)
-		return
+	if c.playAs(id, media) {
+		w.hold, w.media = id, media
 	}
-	w.hold, w.media = id, media
 }
 
 // enter greets the caller in the queue with the intro (the hold media when there is none)
@@ -945,14 +930,9 @@ func (w *waiter) playOnHold(media string) {
 	c := w.c
 	w.holds++
 	id := c.id + "-onhold" + strconv.Itoa(w.holds)
-	ctx, cancel := c.opCtx()
-	_, err := c.r.cfg.PBX.Play(ctx, c.id, media, id)
-	cancel()
-	if err != nil {
-		c.fail("play", err, "media", media)
-		return
+	if c.playAs(id, media) {
+		w.onHold, w.holdMedia = id, media
 	}
-	w.onHold, w.holdMedia = id, media
 }
 
 func (w *waiter) stopOnHold() {
