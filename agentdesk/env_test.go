@@ -3,8 +3,6 @@ package agentdesk_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,10 +19,10 @@ import (
 	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"hotline/accounts"
 	"hotline/acd"
+	"hotline/acd/acdtest"
 	"hotline/acd/memstore"
 	"hotline/acd/redisstore"
 	"hotline/agentdesk"
@@ -243,7 +241,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	if o.redis {
-		e.acd = redisstore.New(redisClient(t), redisPrefix(t), router, acd.SystemClock{})
+		e.acd = redisstore.New(acdtest.RedisClient(t), acdtest.RedisPrefix(t, "desk"), router, acd.SystemClock{})
 	} else {
 		e.acd = memstore.New(router, acd.SystemClock{})
 	}
@@ -269,41 +267,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 		e.srv.Close()
 	})
 	return e
-}
-
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	u := os.Getenv("HOTLINE_REDIS_URL")
-	if u == "" {
-		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-	}
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("HOTLINE_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// redisPrefix is a key prefix of the test's own, whose keys are deleted at the end.
-func redisPrefix(t *testing.T) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "hotline-test-desk-" + hex.EncodeToString(b)
-	c := redisClient(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		keys, err := c.Keys(ctx, "{"+prefix+"}*").Result()
-		if err == nil && len(keys) > 0 {
-			err = c.Del(ctx, keys...).Err()
-		}
-		if err != nil {
-			t.Logf("clean redis keys of %s: %v", prefix, err)
-		}
-	})
-	return prefix
 }
 
 // session is a signed-in browser.

@@ -2,56 +2,18 @@ package callflow
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
-	"os"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"hotline/acd"
+	"hotline/acd/acdtest"
 	"hotline/acd/redisstore"
 	"hotline/pbx/sim"
 )
-
-// redisPrefix connects to the test Redis and returns a key prefix of this test's own,
-// whose keys are deleted when the test ends.
-func redisPrefix(t *testing.T) (redis.UniversalClient, string) {
-	t.Helper()
-	u := os.Getenv("HOTLINE_REDIS_URL")
-	if u == "" {
-		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-	}
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("HOTLINE_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opts)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "hotline-test-callflow-" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		iter := c.Scan(ctx, 0, "{"+prefix+"}*", 1000).Iterator()
-		var ks []string
-		for iter.Next(ctx) {
-			ks = append(ks, iter.Val())
-		}
-		if len(ks) > 0 {
-			if err := c.Unlink(ctx, ks...).Err(); err != nil {
-				t.Logf("clean up %s: %v", prefix, err)
-			}
-		}
-	})
-	return c, prefix
-}
 
 // TestE2ENoDoubleBooking: two controllers, each with its own PBX (the simulated PBX has
 // one Stasis app, so each controller gets a PBX of its own, as two Asterisk nodes would),
@@ -62,7 +24,7 @@ func TestE2ENoDoubleBooking(t *testing.T) {
 	t.Parallel()
 	const perController, agents = 8, 4
 	cfg := testACDConfig()
-	rdb, prefix := redisPrefix(t)
+	rdb, prefix := acdtest.RedisClient(t), acdtest.RedisPrefix(t, "callflow")
 	shared := func(r *acd.Router, c acd.Clock) acd.Store { return redisstore.New(rdb, prefix, r, c) }
 	hs := []*acdHotline{
 		startACDHotlineWith(t, friday, cfg, nil, shared),

@@ -196,7 +196,7 @@ func TestCrossControllerDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb, prefix := redisPrefix(t)
+	rdb, prefix := acdtest.RedisClient(t), acdtest.RedisPrefix(t, "callflow")
 	store := redisstore.New(rdb, prefix, router, acd.SystemClock{})
 	newQueue := func(s ACDStore) *ACDQueue {
 		bus, err := redisbus.New(rdb, prefix, nil)

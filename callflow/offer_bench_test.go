@@ -2,18 +2,16 @@ package callflow
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"hotline/acd"
+	"hotline/acd/acdtest"
 	"hotline/acd/memstore"
 	"hotline/acd/redisstore"
 	"hotline/ivr"
@@ -69,27 +67,7 @@ func BenchmarkEnqueueToRing(b *testing.B) {
 	}{
 		{"memory", func(_ *testing.B, r *acd.Router) acd.Store { return memstore.New(r, acd.SystemClock{}) }},
 		{"redis", func(b *testing.B, r *acd.Router) acd.Store {
-			u := os.Getenv("HOTLINE_REDIS_URL")
-			if u == "" {
-				b.Fatal("HOTLINE_REDIS_URL is not set: run `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-			}
-			opts, err := redis.ParseURL(u)
-			if err != nil {
-				b.Fatalf("HOTLINE_REDIS_URL: %v", err)
-			}
-			rdb := redis.NewClient(opts)
-			prefix := "hotline-bench-ring-" + rand.Text()[:12]
-			b.Cleanup(func() {
-				defer rdb.Close()
-				ctx := context.Background()
-				ks, err := rdb.Keys(ctx, "{"+prefix+"}*").Result()
-				if err == nil && len(ks) > 0 {
-					err = rdb.Unlink(ctx, ks...).Err()
-				}
-				if err != nil {
-					b.Logf("clean up %s: %v", prefix, err)
-				}
-			})
+			rdb, prefix := acdtest.RedisClient(b), acdtest.RedisPrefix(b, "bench-ring")
 			return redisstore.New(rdb, prefix, r, acd.SystemClock{})
 		}},
 	}

@@ -2,55 +2,15 @@ package wallboard
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"hotline/acd"
 	"hotline/acd/acdchanges"
+	"hotline/acd/acdtest"
 	"hotline/acd/redisstore"
 )
-
-func redisClient(t testing.TB) *redis.Client {
-	t.Helper()
-	u := os.Getenv("HOTLINE_REDIS_URL")
-	if u == "" {
-		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-	}
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("HOTLINE_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// redisPrefix is a key prefix of the test's own, whose keys are deleted at the end.
-func redisPrefix(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "hotline-test-wallboard-" + hex.EncodeToString(b)
-	c := redisClient(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		keys, err := c.Keys(ctx, "{"+prefix+"}*").Result()
-		if err == nil && len(keys) > 0 {
-			err = c.Del(ctx, keys...).Err()
-		}
-		if err != nil {
-			t.Logf("clean redis keys of %s: %v", prefix, err)
-		}
-	})
-	return prefix
-}
 
 // twoControllers is the distributor in Redis seen by two controllers: one whose store
 // publishes its changes (the call path) and one whose hub shows them.
@@ -67,12 +27,12 @@ func newTwoControllers(t *testing.T, ctx context.Context, hubCfg func(*HubConfig
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := redisPrefix(t)
-	pub := acdchanges.NewPublisher(redisClient(t), acdchanges.Channel(prefix), nil)
+	prefix := acdtest.RedisPrefix(t, "wallboard")
+	pub := acdchanges.NewPublisher(acdtest.RedisClient(t), acdchanges.Channel(prefix), nil)
 	go func() { _ = pub.Run(ctx) }()
-	one := acdchanges.Wrap(redisstore.New(redisClient(t), prefix, router, acd.SystemClock{}), pub)
+	one := acdchanges.Wrap(redisstore.New(acdtest.RedisClient(t), prefix, router, acd.SystemClock{}), pub)
 
-	hc := HubConfig{Source: redisstore.New(redisClient(t), prefix, router, acd.SystemClock{}), ACD: cfg, Location: shanghai,
+	hc := HubConfig{Source: redisstore.New(acdtest.RedisClient(t), prefix, router, acd.SystemClock{}), ACD: cfg, Location: shanghai,
 		Refresh: time.Hour} // only the notifications make boards here
 	if hubCfg != nil {
 		hubCfg(&hc)
@@ -85,7 +45,7 @@ func newTwoControllers(t *testing.T, ctx context.Context, hubCfg func(*HubConfig
 	subscribed := make(chan struct{})
 	go func() {
 		first := true
-		_ = acdchanges.Listen(ctx, redisClient(t), acdchanges.Channel(prefix), func(string) {
+		_ = acdchanges.Listen(ctx, acdtest.RedisClient(t), acdchanges.Channel(prefix), func(string) {
 			hub.Changed()
 			if first {
 				first = false

@@ -5,14 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"hotline/acd"
 	"hotline/acd/acdchanges"
@@ -122,21 +119,6 @@ func wantErr(err error) error {
 	return nil
 }
 
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	u := os.Getenv("HOTLINE_REDIS_URL")
-	if u == "" {
-		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-	}
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("HOTLINE_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // TestPublishListen: a burst of changes on one controller reaches a listener on another
 // connection as a few coalesced messages naming them all.
 func TestPublishListen(t *testing.T) {
@@ -149,7 +131,7 @@ func TestPublishListen(t *testing.T) {
 	got := make(chan string, 100)
 	listened := make(chan error, 1)
 	go func() {
-		listened <- acdchanges.Listen(ctx, redisClient(t), channel, func(ops string) { got <- ops })
+		listened <- acdchanges.Listen(ctx, acdtest.RedisClient(t), channel, func(ops string) { got <- ops })
 	}()
 	select {
 	case ops := <-got:
@@ -162,7 +144,7 @@ func TestPublishListen(t *testing.T) {
 		t.Fatal("not subscribed after 5s")
 	}
 
-	p := acdchanges.NewPublisher(redisClient(t), channel, nil)
+	p := acdchanges.NewPublisher(acdtest.RedisClient(t), channel, nil)
 	go func() { _ = p.Run(ctx) }()
 	for range 50 {
 		p.Changed("enqueue")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -12,23 +11,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"hotline/acd"
+	"hotline/acd/acdtest"
 	"hotline/acd/redisbus"
 )
-
-func newClient(t *testing.T) *redis.Client {
-	t.Helper()
-	u := os.Getenv("HOTLINE_REDIS_URL")
-	if u == "" {
-		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-	}
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("HOTLINE_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // newPrefix is a key prefix of the test's own (pub/sub leaves no keys behind).
 func newPrefix() string {
@@ -39,7 +24,7 @@ func newPrefix() string {
 
 func newBus(t *testing.T, prefix string) *redisbus.Bus {
 	t.Helper()
-	b, err := redisbus.New(newClient(t), prefix, nil)
+	b, err := redisbus.New(acdtest.RedisClient(t), prefix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +128,7 @@ func TestBadMessagesSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(t)
+	c := acdtest.RedisClient(t)
 	for _, raw := range []string{"not json", `{"id":"r1"}`, `{"id":"r2","item":{"id":"c"},"agent":""}`, `[1,2]`} {
 		if err := c.Publish(ctx, redisbus.Channel(prefix), raw).Err(); err != nil {
 			t.Fatal(err)
@@ -177,7 +162,7 @@ func TestSubscriptionEndsWithContext(t *testing.T) {
 }
 
 func TestNewChecks(t *testing.T) {
-	c := newClient(t)
+	c := acdtest.RedisClient(t)
 	tests := []struct {
 		name   string
 		rdb    redis.UniversalClient

@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,7 +79,7 @@ func TestPrefetchedViewIsChecked(t *testing.T) {
 			b := newBackend(rdb, prefix, r)
 			b.fresh = time.Hour
 			s := engine.New(b, r, clock)
-			other := New(plainClient(t), prefix, r, clock)
+			other := New(acdtest.RedisClient(t), prefix, r, clock)
 			for _, a := range []acd.Agent{{ID: "a1", Skills: zh}, {ID: "a2", Skills: tc.secondSkills}} {
 				if _, err := other.Login(ctx, a, acd.StateReady, ""); err != nil {
 					t.Fatal(err)
@@ -110,24 +109,9 @@ func TestPrefetchedViewIsChecked(t *testing.T) {
 	}
 }
 
-func plainClient(t *testing.T) *redis.Client {
-	t.Helper()
-	u := os.Getenv("HOTLINE_REDIS_URL")
-	if u == "" {
-		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-	}
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("HOTLINE_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // countingClient is a client that counts its round trips (commands and pipelines).
 func countingClient(t *testing.T) (*redis.Client, *atomic.Int64) {
-	c := plainClient(t)
+	c := acdtest.RedisClient(t)
 	h := &countHook{}
 	c.AddHook(h)
 	return c, &h.n
@@ -154,7 +138,7 @@ func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // newTestPrefix returns a key prefix of this test's own, deleted when the test ends.
 func newTestPrefix(t *testing.T) string {
 	prefix := "hotline-test-acd-" + rand.Text()[:12]
-	c := plainClient(t)
+	c := acdtest.RedisClient(t)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -2,80 +2,20 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"hotline/acd"
 	"hotline/acd/acdtest"
 	"hotline/acd/redisstore"
 )
 
-// redisURL returns the test server's URL or fails the test with what to do.
-func redisURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("HOTLINE_REDIS_URL")
-	if u == "" {
-		t.Fatal("HOTLINE_REDIS_URL is not set: run `make test`, or `scripts/services.sh up` and `eval \"$(scripts/services.sh env)\"` first")
-	}
-	return u
-}
-
-func newClient(t testing.TB) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(redisURL(t))
-	if err != nil {
-		t.Fatalf("HOTLINE_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// newPrefix returns a key prefix of this test's own and deletes its keys when the test ends.
-func newPrefix(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "hotline-test-acd-" + hex.EncodeToString(b)
-	c := newClient(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", redisURL(t), err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		iter := c.Scan(ctx, 0, "{"+prefix+"}*", 1000).Iterator()
-		var ks []string
-		for iter.Next(ctx) {
-			ks = append(ks, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Logf("clean up %s: %v", prefix, err)
-		}
-		for len(ks) > 0 {
-			n := min(len(ks), 500)
-			if err := c.Unlink(ctx, ks[:n]...).Err(); err != nil {
-				t.Logf("clean up %s: %v", prefix, err)
-			}
-			ks = ks[n:]
-		}
-	})
-	return prefix
-}
-
 func TestContract(t *testing.T) {
 	acdtest.RunStoreContract(t, func(t *testing.T, r *acd.Router, clock acd.Clock) func() acd.Store {
-		prefix := newPrefix(t)
+		prefix := acdtest.RedisPrefix(t, "acd")
 		// Each client has its own connection pool, as another controller would.
-		return func() acd.Store { return redisstore.New(newClient(t), prefix, r, clock) }
+		return func() acd.Store { return redisstore.New(acdtest.RedisClient(t), prefix, r, clock) }
 	})
 }
 
@@ -83,13 +23,13 @@ func TestContract(t *testing.T) {
 // client, new router) finds the state in Redis and expires the offer it never saw.
 func TestStateSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
-	prefix := newPrefix(t)
+	prefix := acdtest.RedisPrefix(t, "acd")
 	clock := acdtest.NewClock(acdtest.Epoch)
 	r1, err := acd.NewRouter(acdtest.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c1 := newClient(t)
+	c1 := acdtest.RedisClient(t)
 	s1 := redisstore.New(c1, prefix, r1, clock)
 	zh := map[acd.SkillName]acd.Level{"zh": 3}
 	for _, id := range []acd.AgentID{"a1", "a2"} {
@@ -117,7 +57,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2 := redisstore.New(newClient(t), prefix, r2, clock)
+	s2 := redisstore.New(acdtest.RedisClient(t), prefix, r2, clock)
 	a1, err := s2.Agent(ctx, "a1")
 	if err != nil || a1.State != acd.StateRinging || a1.Work.Item != "c1" || a1.Work.Reservation != rs[0].ID {
 		t.Fatalf("a1 after restart: %+v, %v", a1, err)
@@ -160,9 +100,9 @@ func BenchmarkReserve(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			prefix := newPrefix(b)
+			prefix := acdtest.RedisPrefix(b, "acd")
 			clock := acdtest.NewClock(acdtest.Epoch)
-			acdtest.BenchmarkReserve(b, func() acd.Store { return redisstore.New(newClient(b), prefix, r, clock) }, clock, 1000, tc.workers, tc.batches)
+			acdtest.BenchmarkReserve(b, func() acd.Store { return redisstore.New(acdtest.RedisClient(b), prefix, r, clock) }, clock, 1000, tc.workers, tc.batches)
 		})
 	}
 }
@@ -172,13 +112,13 @@ func BenchmarkReserve(b *testing.B) {
 // numbers that may run past the old ones, is what the controller routes on.
 func TestDataLossResetsCache(t *testing.T) {
 	ctx := context.Background()
-	prefix := newPrefix(t)
+	prefix := acdtest.RedisPrefix(t, "acd")
 	clock := acdtest.NewClock(acdtest.Epoch)
 	r, err := acd.NewRouter(acdtest.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(t)
+	c := acdtest.RedisClient(t)
 	s1 := redisstore.New(c, prefix, r, clock)
 	zh := map[acd.SkillName]acd.Level{"zh": 3}
 	for i := range 5 {
@@ -198,7 +138,7 @@ func TestDataLossResetsCache(t *testing.T) {
 	if err := c.Del(ctx, keys...).Err(); err != nil {
 		t.Fatal(err)
 	}
-	s2 := redisstore.New(newClient(t), prefix, r, clock)
+	s2 := redisstore.New(acdtest.RedisClient(t), prefix, r, clock)
 	if _, err := s2.Login(ctx, acd.Agent{ID: "z", Skills: zh}, acd.StateReady, ""); err != nil {
 		t.Fatal(err)
 	}
