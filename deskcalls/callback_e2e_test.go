@@ -231,39 +231,8 @@ func newCallbackEnv(t *testing.T, poll time.Duration, logins ...string) *cbEnv {
 // signIn opens an agent's desk WebSocket and reads the first snapshot.
 func (e *cbEnv) signIn(t *testing.T, login string) *wsClient {
 	t.Helper()
-	resp, err := http.Post(e.srv.URL+"/api/auth/login", "application/json",
-		bytes.NewReader([]byte(`{"login":"`+login+`","password":"correct horse battery"}`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
-	}
-	var cookie *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Name == "hotline_session" {
-			cookie = c
-		}
-	}
-	if cookie == nil {
-		t.Fatal("no session cookie")
-	}
+	ws, cookie := signInDesk(t, e.srv.URL, login)
 	e.cookies[login] = cookie
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/api/agent/ws",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {e.srv.URL}, "Cookie": {cookie.String()}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadLimit(1 << 20)
-	t.Cleanup(func() { conn.CloseNow() })
-	ws := newWSClient(t, conn)
-	if m := ws.next(); m["type"] != "snapshot" {
-		t.Fatalf("first message %v", m)
-	}
 	return ws
 }
 
@@ -293,6 +262,33 @@ func (e *cbEnv) openSeat(t *testing.T, ws *wsClient, login string) *mediatest.Cl
 		return ok && h.State == media.SeatConnected
 	})
 	return phone
+}
+
+// callToCase places a call from number with the caller's steps, waits for it to end and
+// returns the number of the case it made (the only case of that caller).
+func (e *cbEnv) callToCase(t *testing.T, from, steps string) cases.Number {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	caller, err := e.p.Call(ctx, pbxtest.CallSpec{From: from, Steps: steps})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-caller.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the call from %s (%s) did not end", from, steps)
+	}
+	var number cases.Number
+	waitFor(t, 20*time.Second, "the case of "+from, func() bool {
+		cs, err := e.store.FindByCaller(context.Background(), cases.Phone(from), 5)
+		if err != nil || len(cs) != 1 {
+			return false
+		}
+		number = cs[0].Number
+		return true
+	})
+	return number
 }
 
 // task waits for the case's callback task to reach status and returns it.
@@ -333,26 +329,7 @@ func TestE2ECallbackReached(t *testing.T) {
 	ws := e.signIn(t, login)
 	phone := e.openSeat(t, ws, login)
 
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	caller, err := e.p.Call(cctx, pbxtest.CallSpec{From: answersNumber, Steps: "m300 2 2 w24 1 m700 p m500 t2 #"})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-caller.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("the voicemail call did not end")
-	}
-	var number cases.Number
-	waitFor(t, 20*time.Second, "the voicemail's case", func() bool {
-		cs, err := e.store.FindByCaller(ctx, answersNumber, 5)
-		if err != nil || len(cs) != 1 {
-			return false
-		}
-		number = cs[0].Number
-		return true
-	})
+	number := e.callToCase(t, answersNumber, "m300 2 2 w24 1 m700 p m500 t2 #")
 	d, task := e.task(t, number, "open")
 	if task.Reason != cases.TaskVoicemail || len(d.Recordings) != 1 {
 		t.Fatalf("task %+v recordings %+v: want a voicemail task and its message", task, d.Recordings)
@@ -466,26 +443,7 @@ func TestE2ECallbackNoAnswer(t *testing.T) {
 	ws := e.signIn(t, login)
 	e.openSeat(t, ws, login)
 
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	caller, err := e.p.Call(cctx, pbxtest.CallSpec{From: noAnswerNumber, Steps: "m300 2 2 w24 2"})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-caller.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("the caller who asked for a callback was not hung up")
-	}
-	var number cases.Number
-	waitFor(t, 20*time.Second, "the case", func() bool {
-		cs, err := e.store.FindByCaller(ctx, noAnswerNumber, 5)
-		if err != nil || len(cs) != 1 {
-			return false
-		}
-		number = cs[0].Number
-		return true
-	})
+	number := e.callToCase(t, noAnswerNumber, "m300 2 2 w24 2")
 	_, task := e.task(t, number, "open")
 	if task.Reason != cases.TaskRequested {
 		t.Fatalf("task %+v: want a requested callback", task)
@@ -502,6 +460,7 @@ func TestE2ECallbackNoAnswer(t *testing.T) {
 	}
 	var open []cases.TaskAttempts
 	waitFor(t, 20*time.Second, "the task open again with one attempt", func() bool {
+		var err error
 		open, err = e.store.OpenTaskAttempts(ctx, 10)
 		return err == nil && len(open) == 1 && open[0].Attempts == 1
 	})

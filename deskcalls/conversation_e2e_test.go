@@ -1,16 +1,12 @@
 package deskcalls_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -217,38 +213,8 @@ func (r *deskRig) agent(login, name string) *deskAgent {
 		Password: "correct horse battery", Skills: []accounts.Skill{{Name: "complaint", Level: 3}, {Name: "english", Level: 2}, {Name: "zh", Level: 3}}}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(r.srvURL+"/api/auth/login", "application/json",
-		bytes.NewReader([]byte(`{"login":"`+login+`","password":"correct horse battery"}`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("sign-in of %s: %d %s", login, resp.StatusCode, body)
-	}
-	var cookie *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Name == "hotline_session" {
-			cookie = c
-		}
-	}
-	if cookie == nil {
-		t.Fatal("no session cookie")
-	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(r.srvURL, "http")+"/api/agent/ws",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {r.srvURL}, "Cookie": {cookie.String()}}})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadLimit(1 << 20)
-	t.Cleanup(func() { conn.CloseNow() })
-	a := &deskAgent{r: r, login: login, ws: newWSClient(t, conn)}
-	if m := a.ws.next(); m["type"] != "snapshot" {
-		t.Fatalf("first message %v", m)
-	}
+	ws, _ := signInDesk(t, r.srvURL, login)
+	a := &deskAgent{r: r, login: login, ws: ws}
 	a.openSeat()
 	return a
 }

@@ -38,6 +38,46 @@ type offsetClock struct{ base, start time.Time }
 func (c offsetClock) Now() time.Time                                   { return c.base.Add(time.Since(c.start)) }
 func (offsetClock) AfterFunc(d time.Duration, f func()) callflow.Timer { return time.AfterFunc(d, f) }
 
+// signInDesk signs login in (password "correct horse battery") on the desk served at srvURL,
+// opens the desk's WebSocket and reads its first message, the snapshot. It returns the
+// desk's client and the session cookie.
+func signInDesk(t *testing.T, srvURL, login string) (*wsClient, *http.Cookie) {
+	t.Helper()
+	resp, err := http.Post(srvURL+"/api/auth/login", "application/json",
+		bytes.NewReader([]byte(`{"login":"`+login+`","password":"correct horse battery"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in of %s: %d %s", login, resp.StatusCode, body)
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "hotline_session" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("no session cookie")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srvURL, "http")+"/api/agent/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {srvURL}, "Cookie": {cookie.String()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadLimit(1 << 20)
+	t.Cleanup(func() { conn.CloseNow() })
+	ws := newWSClient(t, conn)
+	if m := ws.next(); m["type"] != "snapshot" {
+		t.Fatalf("first message %v", m)
+	}
+	return ws, cookie
+}
+
 // wsClient is the agent's desk WebSocket. Like a browser it reads all the time, so the
 // desk's pings are answered while the test is busy with another agent; the messages wait in
 // inbox until the test looks at them.
@@ -218,38 +258,7 @@ func TestE2EAudioBothWays(t *testing.T) {
 	}
 
 	// The agent signs in, opens the seat and goes ready.
-	resp, err := http.Post(rig.srvURL+"/api/auth/login", "application/json",
-		bytes.NewReader([]byte(`{"login":"li.na","password":"correct horse battery"}`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
-	}
-	var cookie *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Name == "hotline_session" {
-			cookie = c
-		}
-	}
-	if cookie == nil {
-		t.Fatal("no session cookie")
-	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(rig.srvURL, "http")+"/api/agent/ws",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {rig.srvURL}, "Cookie": {cookie.String()}}})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadLimit(1 << 20)
-	t.Cleanup(func() { conn.CloseNow() })
-	ws := newWSClient(t, conn)
-	if m := ws.next(); m["type"] != "snapshot" {
-		t.Fatalf("first message %v", m)
-	}
+	ws, _ := signInDesk(t, rig.srvURL, "li.na")
 
 	phone, err := mediatest.NewClient()
 	if err != nil {
