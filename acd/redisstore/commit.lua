@@ -22,22 +22,26 @@
 local function commit(A, i)
   local result = {}
   i = i + 1
+  -- pending[cmd][key] is the argument list of one command; order lists them as queued.
   local pending, order = {}, {}
   local seq = nil
   local function queue(cmd, key, a, b)
-    local id = cmd .. ' ' .. key
-    local p = pending[id]
+    local byKey = pending[cmd]
+    if not byKey then
+      byKey = {}
+      pending[cmd] = byKey
+    end
+    local p = byKey[key]
     if not p then
       p = {cmd, key}
-      pending[id] = p
-      order[#order + 1] = id
+      byKey[key] = p
+      order[#order + 1] = p
     end
     if a then p[#p + 1] = a end
     p[#p + 1] = b
   end
   local function flush()
-    for _, id in ipairs(order) do
-      local p = pending[id]
+    for _, p in ipairs(order) do
       -- unpack is bounded by the Lua stack: run long lists in slices.
       local step = (p[1] == 'ZADD') and 2000 or 1000
       for s = 3, #p, step do

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
+
+	"hotline/acd"
 )
 
 // jsonw appends a JSON object field by field: records are written on every reservation, and
@@ -80,15 +83,20 @@ func appendAgentRec(b []byte, r *agentRec) []byte {
 	w.strField("i", string(r.ID), false)
 	w.strField("n", r.Name, true)
 	if len(r.Skills) > 0 {
-		names := make([]string, 0, len(r.Skills))
-		for s := range r.Skills {
-			names = append(names, s)
+		type skill struct {
+			name  acd.SkillName
+			level acd.Level
 		}
-		slices.Sort(names)
+		var buf [16]skill // an agent has a handful: sorted on the stack
+		skills := buf[:0]
+		for s, l := range r.Skills {
+			skills = append(skills, skill{s, l})
+		}
+		slices.SortFunc(skills, func(a, b skill) int { return strings.Compare(string(a.name), string(b.name)) })
 		sw := w.object("s")
-		for _, s := range names {
-			sw.anyKey(s)
-			sw.b = strconv.AppendUint(sw.b, uint64(r.Skills[s]), 10)
+		for _, s := range skills {
+			sw.anyKey(string(s.name))
+			sw.b = strconv.AppendUint(sw.b, uint64(s.level), 10)
 		}
 		w.b = sw.end()
 	}

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,4 +152,100 @@ func newTestPrefix(t *testing.T) string {
 		}
 	})
 	return prefix
+}
+
+// TestHeadHeldByUnservableItems: the head of the line is held by items no ready agent can
+// take (English callers, no English agent ready). The first routing pages past them; the
+// ones after read far enough at once, one round trip each, in order.
+func TestHeadHeldByUnservableItems(t *testing.T) {
+	ctx := context.Background()
+	prefix := newTestPrefix(t)
+	clock := acdtest.NewClock(acdtest.Epoch)
+	r, err := acd.NewRouter(acdtest.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, rts := countingClient(t)
+	b := newBackend(rdb, prefix, r)
+	b.fresh = time.Hour
+	s := engine.New(b, r, clock)
+	other := New(acdtest.RedisClient(t), prefix, r, clock)
+	for i := range 40 {
+		it := acd.Item{ID: acd.ItemID(fmt.Sprintf("en%02d", i)), Kind: acd.KindCall, Queue: "bulk", Class: acd.ClassConsult, Language: "en"}
+		if _, err := other.Enqueue(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+	}
+	for i := range 5 {
+		it := acd.Item{ID: acd.ItemID(fmt.Sprintf("zh%d", i)), Kind: acd.KindCall, Queue: "bulk", Class: acd.ClassConsult, Language: "zh"}
+		if _, err := other.Enqueue(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Login(ctx, acd.Agent{ID: acd.AgentID(fmt.Sprintf("a%d", i)), Skills: map[acd.SkillName]acd.Level{"zh": 3}}, acd.StateReady, ""); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+	}
+	for i := range 5 {
+		n := rts.Load()
+		rs, err := s.ReserveBest(ctx, 1)
+		if err != nil || len(rs) != 1 || rs[0].Item.ID != acd.ItemID(fmt.Sprintf("zh%d", i)) {
+			t.Fatalf("call %d: %+v, %v", i, rs, err)
+		}
+		if got := rts.Load() - n; i > 0 && got != 1 {
+			t.Errorf("call %d took %d round trips, want 1", i, got)
+		}
+	}
+}
+
+// TestSnapshotLeavesOutHeldData: a snapshot leaves out the data of the items the reader
+// holds; a reader that lost them since (here: its item cache emptied) reads the snapshot
+// again in full and routes as if nothing happened.
+func TestSnapshotLeavesOutHeldData(t *testing.T) {
+	ctx := context.Background()
+	prefix := newTestPrefix(t)
+	clock := acdtest.NewClock(acdtest.Epoch)
+	r, err := acd.NewRouter(acdtest.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBackend(acdtest.RedisClient(t), prefix, r)
+	s := engine.New(b, r, clock)
+	zh := map[acd.SkillName]acd.Level{"zh": 3}
+	for i := range 4 {
+		it := acd.Item{ID: acd.ItemID(fmt.Sprintf("c%d", i)), Kind: acd.KindCall, Queue: "bulk", Class: acd.ClassConsult, Language: "zh"}
+		if _, err := s.Enqueue(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+	}
+	if _, err := s.Login(ctx, acd.Agent{ID: "a0", Skills: zh}, acd.StateReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := s.ReserveBest(ctx, 1); err != nil || len(rs) != 1 || rs[0].Item.ID != "c0" {
+		t.Fatalf("first: %+v, %v", rs, err)
+	}
+	snap, err := b.snapshot(ctx, b.cache.since, 0, minPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.items) != 3 {
+		t.Fatalf("snapshot: %d items, want 3", len(snap.items))
+	}
+	for _, it := range snap.items {
+		if it.hasData || it.ver == 0 {
+			t.Errorf("item %s: data %v, version %d; want the data left out, the version given", it.id, it.hasData, it.ver)
+		}
+	}
+	b.cache.Lock()
+	b.cache.items = map[acd.ItemID]cachedItem{}
+	b.cache.next = nil
+	b.cache.Unlock()
+	if _, err := s.Login(ctx, acd.Agent{ID: "a1", Skills: zh}, acd.StateReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := s.ReserveBest(ctx, 1); err != nil || len(rs) != 1 || rs[0].Item.ID != "c1" || rs[0].Agent != "a1" {
+		t.Fatalf("after the cache lost the items: %+v, %v", rs, err)
+	}
 }

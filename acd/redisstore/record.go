@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
-
 	"hotline/acd"
 )
 
@@ -13,7 +11,7 @@ import (
 // numeric codes (see TestStoredCodes: they must never be renumbered), zero values left out.
 // Records are read and written on every reservation, so their size and decoding cost are
 // the store's throughput: agents and items are written by hand (jsonw.go, byte for byte what
-// encoding/json writes) and read with the faster go-json-experiment decoder.
+// encoding/json writes) and read by hand too (jsonr.go).
 
 type workRec struct {
 	Reservation acd.ReservationID `json:"r,omitempty"`
@@ -27,18 +25,18 @@ type workRec struct {
 }
 
 type agentRec struct {
-	ID          acd.AgentID      `json:"i"`
-	Name        string           `json:"n,omitempty"`
-	Skills      map[string]uint8 `json:"s,omitempty"`
-	Groups      []acd.GroupName  `json:"g,omitempty"`
-	State       uint8            `json:"st,omitempty"`
-	Reason      acd.Reason       `json:"rs,omitempty"`
-	Since       int64            `json:"t,omitempty"`
-	LoginAt     int64            `json:"li,omitempty"`
-	ReadySince  int64            `json:"rd,omitempty"`
-	LastOfferAt int64            `json:"lo,omitempty"`
-	Busy        int64            `json:"b,omitempty"` // microseconds
-	Work        *workRec         `json:"w,omitempty"`
+	ID          acd.AgentID                 `json:"i"`
+	Name        string                      `json:"n,omitempty"`
+	Skills      map[acd.SkillName]acd.Level `json:"s,omitempty"`
+	Groups      []acd.GroupName             `json:"g,omitempty"`
+	State       uint8                       `json:"st,omitempty"`
+	Reason      acd.Reason                  `json:"rs,omitempty"`
+	Since       int64                       `json:"t,omitempty"`
+	LoginAt     int64                       `json:"li,omitempty"`
+	ReadySince  int64                       `json:"rd,omitempty"`
+	LastOfferAt int64                       `json:"lo,omitempty"`
+	Busy        int64                       `json:"b,omitempty"` // microseconds
+	Work        *workRec                    `json:"w,omitempty"`
 }
 
 type skillRec struct {
@@ -100,13 +98,7 @@ func encodeAgent(a acd.Agent) ([]byte, error) {
 	r := agentRec{
 		ID: a.ID, Name: a.Name, Groups: a.Groups, State: uint8(a.State), Reason: a.Reason,
 		Since: us(a.Since), LoginAt: us(a.LoginAt), ReadySince: us(a.ReadySince), LastOfferAt: us(a.LastOfferAt),
-		Busy: durUS(a.Busy),
-	}
-	if len(a.Skills) > 0 {
-		r.Skills = make(map[string]uint8, len(a.Skills))
-		for s, l := range a.Skills {
-			r.Skills[string(s)] = uint8(l)
-		}
+		Busy: durUS(a.Busy), Skills: a.Skills,
 	}
 	if w := a.Work; w != (acd.Work{}) {
 		r.Work = &workRec{Reservation: w.Reservation, Item: w.Item, Queue: w.Queue, Kind: uint8(w.Kind), Class: uint8(w.Class),
@@ -116,24 +108,67 @@ func encodeAgent(a acd.Agent) ([]byte, error) {
 }
 
 func decodeAgent(b []byte) (acd.Agent, error) {
-	var r agentRec
-	if err := jsonv2.Unmarshal(b, &r); err != nil {
-		return acd.Agent{}, err
-	}
-	a := acd.Agent{
-		ID: r.ID, Name: r.Name, Groups: r.Groups, State: acd.State(r.State), Reason: r.Reason,
-		Since: fromUS(r.Since), LoginAt: fromUS(r.LoginAt), ReadySince: fromUS(r.ReadySince), LastOfferAt: fromUS(r.LastOfferAt),
-		Busy: fromDurUS(r.Busy),
-	}
-	if len(r.Skills) > 0 {
-		a.Skills = make(map[acd.SkillName]acd.Level, len(r.Skills))
-		for s, l := range r.Skills {
-			a.Skills[acd.SkillName(s)] = acd.Level(l)
+	var a acd.Agent
+	r := jsonr{b: b}
+	r.object(func(k string) {
+		switch k {
+		case "i":
+			a.ID = acd.AgentID(r.str())
+		case "n":
+			a.Name = r.str()
+		case "s":
+			r.object(func(s string) {
+				if a.Skills == nil {
+					a.Skills = make(map[acd.SkillName]acd.Level, 8)
+				}
+				a.Skills[acd.SkillName(s)] = acd.Level(r.u8())
+			})
+		case "g":
+			r.array(func() { a.Groups = append(a.Groups, acd.GroupName(r.str())) })
+		case "st":
+			a.State = acd.State(r.u8())
+		case "rs":
+			a.Reason = acd.Reason(r.str())
+		case "t":
+			a.Since = fromUS(r.i64())
+		case "li":
+			a.LoginAt = fromUS(r.i64())
+		case "rd":
+			a.ReadySince = fromUS(r.i64())
+		case "lo":
+			a.LastOfferAt = fromUS(r.i64())
+		case "b":
+			a.Busy = fromDurUS(r.i64())
+		case "w":
+			w := &a.Work
+			r.object(func(k string) {
+				switch k {
+				case "r":
+					w.Reservation = acd.ReservationID(r.str())
+				case "i":
+					w.Item = acd.ItemID(r.str())
+				case "q":
+					w.Queue = acd.QueueName(r.str())
+				case "k":
+					w.Kind = acd.ItemKind(r.u8())
+				case "c":
+					w.Class = acd.Class(r.u8())
+				case "d":
+					w.Due = fromUS(r.i64())
+				case "a":
+					w.AnsweredAt = fromUS(r.i64())
+				case "e":
+					w.EndedAt = fromUS(r.i64())
+				default:
+					r.skip()
+				}
+			})
+		default:
+			r.skip()
 		}
-	}
-	if w := r.Work; w != nil {
-		a.Work = acd.Work{Reservation: w.Reservation, Item: w.Item, Queue: w.Queue, Kind: acd.ItemKind(w.Kind), Class: acd.Class(w.Class),
-			Due: fromUS(w.Due), AnsweredAt: fromUS(w.AnsweredAt), EndedAt: fromUS(w.EndedAt)}
+	})
+	if err := r.end(); err != nil {
+		return acd.Agent{}, err
 	}
 	return a, nil
 }
@@ -152,18 +187,61 @@ func encodeItem(it acd.Item) ([]byte, error) {
 }
 
 func decodeItem(b []byte) (acd.Item, error) {
-	var r itemRec
-	if err := jsonv2.Unmarshal(b, &r); err != nil {
+	var it acd.Item
+	r := jsonr{b: b}
+	r.object(func(k string) {
+		switch k {
+		case "i":
+			it.ID = acd.ItemID(r.str())
+		case "k":
+			it.Kind = acd.ItemKind(r.u8())
+		case "q":
+			it.Queue = acd.QueueName(r.str())
+		case "c":
+			it.Class = acd.Class(r.u8())
+		case "l":
+			it.Language = acd.SkillName(r.str())
+		case "s":
+			r.array(func() {
+				var s acd.SkillReq
+				r.object(func(k string) {
+					switch k {
+					case "s":
+						s.Skill = acd.SkillName(r.str())
+					case "m":
+						s.Min = acd.Level(r.u8())
+					default:
+						r.skip()
+					}
+				})
+				it.Skills = append(it.Skills, s)
+			})
+		case "e":
+			it.EnqueuedAt = fromUS(r.i64())
+		case "ci":
+			it.CaseID = acd.CaseID(r.i64())
+		case "cn":
+			it.CaseNumber = acd.CaseNumber(r.str())
+		case "n":
+			it.Number = r.str()
+		case "o":
+			it.Origin = acd.Origin(r.u8())
+		case "st":
+			it.Status = acd.ItemStatus(r.u8())
+		case "a":
+			it.Agent = acd.AgentID(r.str())
+		case "r":
+			it.Reservation = acd.ReservationID(r.str())
+		case "at":
+			it.Attempts = int(r.int(-1<<31, 1<<31-1))
+		case "hb":
+			it.HeadStartBonus = fromDurUS(r.i64())
+		default:
+			r.skip()
+		}
+	})
+	if err := r.end(); err != nil {
 		return acd.Item{}, err
-	}
-	it := acd.Item{
-		ID: r.ID, Kind: acd.ItemKind(r.Kind), Queue: r.Queue, Class: acd.Class(r.Class), Language: r.Language,
-		EnqueuedAt: fromUS(r.EnqueuedAt), CaseID: r.CaseID, CaseNumber: r.CaseNumber, Number: r.Number,
-		Origin: acd.Origin(r.Origin), Status: acd.ItemStatus(r.Status), Agent: r.Agent, Reservation: r.Reservation, Attempts: r.Attempts,
-		HeadStartBonus: fromDurUS(r.Bonus),
-	}
-	for _, s := range r.Skills {
-		it.Skills = append(it.Skills, acd.SkillReq{Skill: s.Skill, Min: acd.Level(s.Min)})
 	}
 	return it, nil
 }

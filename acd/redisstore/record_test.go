@@ -92,11 +92,11 @@ func TestEncodersMatchJSON(t *testing.T) {
 	at := time.Date(2026, 3, 2, 9, 0, 0, 123456000, time.UTC)
 	agents := []agentRec{
 		{ID: "a1"},
-		{ID: "a<2>", Name: "王芳 \"x\" & \\ \u2028", Skills: map[string]uint8{"zh": 3, "price": 5, "a&b": 1}, Groups: []acd.GroupName{"general", "price"},
+		{ID: "a<2>", Name: "王芳 \"x\" & \\ \u2028", Skills: map[acd.SkillName]acd.Level{"zh": 3, "price": 5, "a&b": 1}, Groups: []acd.GroupName{"general", "price"},
 			State: 5, Reason: "break", Since: us(at), LoginAt: 1, ReadySince: 2, LastOfferAt: 3, Busy: 4,
 			Work: &workRec{Reservation: "r1", Item: "c1", Queue: "price", Kind: 1, Class: 2, Due: 5, AnsweredAt: 6, EndedAt: 7}},
 		{ID: "a3", Work: &workRec{}},
-		{ID: "a4", Skills: map[string]uint8{"zh": 0}, Groups: []acd.GroupName{}},
+		{ID: "a4", Skills: map[acd.SkillName]acd.Level{"zh": 0}, Groups: []acd.GroupName{}},
 	}
 	for _, r := range agents {
 		want, err := json.Marshal(r)
@@ -123,4 +123,139 @@ func TestEncodersMatchJSON(t *testing.T) {
 			t.Errorf("item %s:\n got %s\nwant %s", r.ID, got, want)
 		}
 	}
+}
+
+// TestDecodersMatchJSON: the hand-written decoders read what encoding/json reads into the
+// record types, for what the encoders write and for what another writer may: members in
+// any order, white space, escapes, nulls and fields this version does not know.
+func TestDecodersMatchJSON(t *testing.T) {
+	agents := []string{
+		`{"i":"a1"}`,
+		`{"i":"a<2>","n":"王芳 \"x\" \u0026 \\ \u2028","s":{"a\u0026b":1,"price":5,"zh":3},"g":["general","price"],"st":5,"rs":"break","t":1772442000123456,"li":1,"rd":2,"lo":3,"b":4,"w":{"r":"r1","i":"c1","q":"price","k":1,"c":2,"d":5,"a":6,"e":7}}`,
+		` { "w" : { } , "i" : "a3" , "s" : { "zh" : 0 } , "g" : [ ] } `,
+		`{"future":{"x":[1,2.5e3,true,false,null,"y"]},"i":"a4","st":1,"n":null,"w":null,"s":null,"g":null,"b":-9}`,
+		`{"i":"a5","st":6,"i":"a6"}`,
+	}
+	for _, in := range agents {
+		var r agentRec
+		if err := json.Unmarshal([]byte(in), &r); err != nil {
+			t.Fatalf("reference %s: %v", in, err)
+		}
+		got, err := decodeAgent([]byte(in))
+		if want := agentFromRec(r); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("agent %s:\n got %+v (%v)\nwant %+v", in, got, err, want)
+		}
+	}
+	items := []string{
+		`{"i":"c1","k":0,"q":"","c":0,"e":0,"st":0}`,
+		`{"i":"cb|1\n","k":2,"q":"price","c":4,"l":"en","s":[{"s":"price","m":2},{"s":"zh","m":0}],"e":1772442000123456,"ci":77,"cn":"620000-20260302-000077","n":"+86 138 0000 0000","o":1,"st":3,"a":"a2","r":"r9","at":2,"hb":86400000000}`,
+		"{\"st\":1,\t\"s\":[{\"m\":3,\"s\":\"zh\",\"x\":{}}],\r\n\"i\":\"c2\",\"more\":\"\\\"\"}",
+	}
+	for _, in := range items {
+		var r itemRec
+		if err := json.Unmarshal([]byte(in), &r); err != nil {
+			t.Fatalf("reference %s: %v", in, err)
+		}
+		got, err := decodeItem([]byte(in))
+		if want := itemFromRec(r); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("item %s:\n got %+v (%v)\nwant %+v", in, got, err, want)
+		}
+	}
+}
+
+// TestDecodersReject: a damaged record is an error, never a half-read record taken as whole.
+func TestDecodersReject(t *testing.T) {
+	for _, in := range []string{
+		``, `[]`, `"a"`, `{`, `{"i":"a1"`, `{"i":"a1"}x`, `{"i":"a1",}`, `{"i" "a1"}`, `{i:"a1"}`,
+		`{"i":"a1}`, "{\"i\":\"a\x01\"}", `{"i":"\x"}`, `{"st":1.5}`, `{"st":1e2}`, `{"st":256}`, `{"st":-1}`,
+		`{"st":"1"}`, `{"t":99999999999999999999}`, `{"s":{"zh":"3"}}`, `{"s":[1]}`, `{"g":["a",]}`,
+		`{"w":{"d":--1}}`, `{"x":nul}`, `{"x":tru}`, `{"st":}`,
+	} {
+		if a, err := decodeAgent([]byte(in)); err == nil {
+			t.Errorf("agent %q: no error, got %+v", in, a)
+		}
+	}
+	for _, in := range []string{`{"at":4294967296}`, `{"s":[{"m":300}]}`, `{"s":{}}`, `{"e":1.0}`} {
+		if it, err := decodeItem([]byte(in)); err == nil {
+			t.Errorf("item %q: no error, got %+v", in, it)
+		}
+	}
+}
+
+// FuzzDecodeRecords: no input makes the decoders panic, and whatever they accept encodes
+// and reads back to the same record.
+func FuzzDecodeRecords(f *testing.F) {
+	f.Add([]byte(`{"i":"a2","s":{"zh":3},"g":["general"],"st":5,"w":{"r":"r1","d":5}}`))
+	f.Add([]byte(`{"i":"c1","k":2,"s":[{"s":"price","m":2}],"e":1,"st":1,"at":2}`))
+	f.Add([]byte(`{"x":[{"y":null},-1.5e3,true],"n":"\u00e9\n"}`))
+	f.Add([]byte("{\"a\":\"\xcc\"}")) // invalid UTF-8 is written as U+FFFD
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if a, err := decodeAgent(b); err == nil {
+			enc, err := encodeAgent(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back, err := decodeAgent(enc); err != nil || !reflect.DeepEqual(back, normalAgent(a)) {
+				t.Fatalf("agent %q: read back %+v (%v), want %+v", b, back, err, a)
+			}
+		}
+		if it, err := decodeItem(b); err == nil {
+			enc, err := encodeItem(it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back, err := decodeItem(enc); err != nil || !reflect.DeepEqual(back, normalItem(it)) {
+				t.Fatalf("item %q: read back %+v (%v), want %+v", b, back, err, it)
+			}
+		}
+	})
+}
+
+// normalAgent is a as the encoder keeps it: empty collections left out, times in UTC.
+func normalAgent(a acd.Agent) acd.Agent {
+	if len(a.Skills) == 0 {
+		a.Skills = nil
+	}
+	if len(a.Groups) == 0 {
+		a.Groups = nil
+	}
+	return a
+}
+
+func normalItem(it acd.Item) acd.Item {
+	if len(it.Skills) == 0 {
+		it.Skills = nil
+	}
+	return it
+}
+
+// agentFromRec and itemFromRec turn records read by encoding/json into the model, the
+// reference the decoders are held to.
+func agentFromRec(r agentRec) acd.Agent {
+	a := acd.Agent{
+		ID: r.ID, Name: r.Name, Groups: r.Groups, State: acd.State(r.State), Reason: r.Reason,
+		Since: fromUS(r.Since), LoginAt: fromUS(r.LoginAt), ReadySince: fromUS(r.ReadySince), LastOfferAt: fromUS(r.LastOfferAt),
+		Busy: fromDurUS(r.Busy),
+	}
+	if len(r.Skills) > 0 {
+		a.Skills = r.Skills
+	}
+	if w := r.Work; w != nil {
+		a.Work = acd.Work{Reservation: w.Reservation, Item: w.Item, Queue: w.Queue, Kind: acd.ItemKind(w.Kind), Class: acd.Class(w.Class),
+			Due: fromUS(w.Due), AnsweredAt: fromUS(w.AnsweredAt), EndedAt: fromUS(w.EndedAt)}
+	}
+	return normalAgent(a)
+}
+
+func itemFromRec(r itemRec) acd.Item {
+	it := acd.Item{
+		ID: r.ID, Kind: acd.ItemKind(r.Kind), Queue: r.Queue, Class: acd.Class(r.Class), Language: r.Language,
+		EnqueuedAt: fromUS(r.EnqueuedAt), CaseID: r.CaseID, CaseNumber: r.CaseNumber, Number: r.Number,
+		Origin: acd.Origin(r.Origin), Status: acd.ItemStatus(r.Status), Agent: r.Agent, Reservation: r.Reservation, Attempts: r.Attempts,
+		HeadStartBonus: fromDurUS(r.Bonus),
+	}
+	for _, s := range r.Skills {
+		it.Skills = append(it.Skills, acd.SkillReq{Skill: s.Skill, Min: acd.Level(s.Min)})
+	}
+	return it
 }

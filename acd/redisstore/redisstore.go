@@ -80,10 +80,18 @@ const nextFresh = 2 * time.Millisecond
 // Pages of waiting items a routing snapshot reads: the first holds two items per
 // reservation wanted, at least minPage; the best item with an eligible agent is nearly always
 // near the head. Only when a whole page has none is the next read, each twice as long.
+// When the head of the line is held by items no ready agent can take (a line nobody staffs
+// tonight), the first page also reaches as far as the last plan had to read, so that each
+// routing does not page past them again (see firstPage).
 const (
 	minPage = 16
 	maxPage = 4096
 )
+
+// firstPage is the size of the first page of waiting items to read for want reservations.
+func firstPage(want, reach int) int {
+	return min(maxPage, max(2*want, minPage, reach+want/4+1))
+}
 
 // Store is an acd.Store in Redis, safe for concurrent use. Several Stores (in several
 // processes) on the same prefix share one state.
@@ -129,6 +137,10 @@ type cachedItem struct {
 	c   acd.Candidate
 }
 
+// errUnheld: a snapshot left out the data of an item the cache does not hold, which only a
+// cache emptied since the versions were named can meet; the snapshot is read again.
+var errUnheld = errors.New("snapshot left out an item the cache lacks")
+
 type backend struct {
 	rdb    redis.UniversalClient
 	k      keys
@@ -150,6 +162,12 @@ type backend struct {
 		nextPage int
 		nextAt   time.Time
 		total    int64
+		// held lists the versions of the items on the last page, as the snapshot script
+		// takes them: the next snapshot leaves their data out.
+		held []any
+		// reach is how far into the line (items from the head) the last successful plan
+		// read to find its batch.
+		reach int
 	}
 }
 
@@ -363,9 +381,11 @@ type snapshot struct {
 
 // rawRec is a record as the snapshot read it, not yet decoded.
 type rawRec struct {
-	id   string
-	ver  uint64
-	data string
+	id      string
+	ver     uint64
+	rawVer  string // ver as stored
+	data    string
+	hasData bool // false: left out, the reader holds this version
 }
 
 func (b *backend) snapshotKeys() []string {
@@ -373,7 +393,10 @@ func (b *backend) snapshotKeys() []string {
 }
 
 func (b *backend) snapshotArgs(since uint64, offset, count int) []any {
-	return []any{fmtU(since), offset, count, b.k.agent(""), b.k.item(""), rand.Text()}
+	held := b.cache.held
+	a := make([]any, 0, 7+len(held))
+	a = append(a, fmtU(since), offset, count, b.k.agent(""), b.k.item(""), rand.Text(), len(held))
+	return append(a, held...)
 }
 
 func (b *backend) snapshot(ctx context.Context, since uint64, offset, count int) (snapshot, error) {
@@ -449,8 +472,9 @@ func parseSnapshot(raw []any) (snapshot, error) {
 				if r.ver, err = strconv.ParseUint(v, 10, 64); err != nil {
 					return nil, err
 				}
+				r.rawVer = v
 			}
-			r.data, _ = l[i+2].(string)
+			r.data, r.hasData = l[i+2].(string)
 			out = append(out, r)
 		}
 		return out, nil
@@ -491,6 +515,7 @@ func (b *backend) refresh(s snapshot) (engine.View, error) {
 	}
 	c.since = s.seq
 	var vers []uint64
+	held := make([]any, 0, len(s.items))
 	v := engine.View{Pool: c.pool,
 		ItemVer: func(i int) uint64 { return vers[i] },
 		Agent: func(id acd.AgentID) (acd.Agent, uint64) {
@@ -505,6 +530,9 @@ func (b *backend) refresh(s snapshot) (engine.View, error) {
 			continue // gone since the page was read
 		}
 		if !ok || ci.ver != r.ver {
+			if !r.hasData {
+				return engine.View{}, errUnheld
+			}
 			it, err := decodeItem([]byte(r.data))
 			if err != nil {
 				return engine.View{}, fmt.Errorf("decode item %s: %w", id, err)
@@ -518,7 +546,9 @@ func (b *backend) refresh(s snapshot) (engine.View, error) {
 		}
 		v.Items = append(v.Items, ci.c)
 		vers = append(vers, ci.ver)
+		held = append(held, r.rawVer)
 	}
+	c.held = held
 	if len(c.items) > 2*maxPage {
 		// Forget the items that left the head of the line (served or removed).
 		keep := make(map[acd.ItemID]cachedItem, len(s.items))
@@ -539,7 +569,7 @@ func (b *backend) ReserveBest(ctx context.Context, want int, plan engine.Planner
 	c := &b.cache
 	c.Lock()
 	defer c.Unlock()
-	first := min(maxPage, max(2*want, minPage))
+	first := firstPage(want, c.reach)
 	offset, page := 0, first
 	var v engine.View
 	var total int64
@@ -599,10 +629,14 @@ func (b *backend) ReserveBest(ctx context.Context, want int, plan engine.Planner
 			return nil, nil
 		}
 		cs := make([]engine.Change, len(ps))
+		last := 0
 		for i, p := range ps {
 			cs[i] = p.Change
+			last = max(last, p.Index)
 		}
-		res, s, err := b.reserve(ctx, guard, cs, first)
+		c.reach = offset + last + 1
+		next := firstPage(want, c.reach)
+		res, s, err := b.reserve(ctx, guard, cs, next)
 		if err != nil {
 			return nil, err
 		}
@@ -612,14 +646,14 @@ func (b *backend) ReserveBest(ctx context.Context, want int, plan engine.Planner
 		}
 		if res == nil {
 			// The guard failed: plan again on the fresh snapshot, unguarded.
-			offset, page, guard = 0, first, false
+			offset, first, page, guard = 0, next, next, false
 			if !again {
 				v, total, have = nv, s.total, true
 			}
 			continue
 		}
 		if !again {
-			c.next, c.nextPage, c.nextAt, c.total = &nv, first, time.Now(), s.total
+			c.next, c.nextPage, c.nextAt, c.total = &nv, next, time.Now(), s.total
 		}
 		done := ps[:0]
 		for i, p := range ps {
@@ -641,12 +675,16 @@ func (b *backend) apply(s snapshot) (engine.View, bool, error) {
 		c.pool = b.router.NewPool()
 		c.agents = map[acd.AgentID]cachedAgent{}
 		c.items = map[acd.ItemID]cachedItem{}
-		c.since, c.epoch = 0, s.epoch
+		c.since, c.epoch, c.held = 0, s.epoch, nil
 		if asked != 0 {
 			return engine.View{}, true, nil
 		}
 	}
 	v, err := b.refresh(s)
+	if errors.Is(err, errUnheld) {
+		c.held = nil
+		return engine.View{}, true, nil
+	}
 	return v, false, err
 }
 

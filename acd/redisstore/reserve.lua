@@ -6,10 +6,11 @@
 -- unconditionally (each group is still checked version by version).
 --
 -- KEYS: as snapshot.lua
--- ARGV: guard ('' for none), the six snapshot arguments, then the commit arguments
+-- ARGV: guard ('' for none), the snapshot arguments (six, then the held versions, counted),
+-- then the commit arguments
 -- Returns: {per group results, or false when the guard failed; the snapshot}
 local res = false
 if ARGV[1] == '' or (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
-  res = commit(ARGV, 8)
+  res = commit(ARGV, 9 + tonumber(ARGV[8]))
 end
 return {res, snapshot(KEYS, ARGV, 2)}

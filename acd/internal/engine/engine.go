@@ -80,6 +80,9 @@ type View struct {
 type Planned struct {
 	Reservation acd.Reservation
 	Change      Change
+	// Index is the item's position in the View's Items: how far into the page the plan
+	// had to read, which a paging backend uses to size the next page.
+	Index int
 }
 
 // Planner turns a view into reservations to commit, best first.
@@ -471,6 +474,7 @@ func (e *Engine) plan(v View, now time.Time, max int) []Planned {
 				Agents: []AgentWrite{{Old: &a, Ver: av, New: na}},
 				Items:  []ItemWrite{{Old: &old, Ver: v.ItemVer(d.Index), New: &ni, Key: c.Key()}},
 			},
+			Index: d.Index,
 		})
 	}
 	return out
