@@ -70,17 +70,8 @@ func TestPrefetchedViewIsChecked(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			prefix := newTestPrefix(t)
-			clock := acdtest.NewClock(acdtest.Epoch)
-			r, err := acd.NewRouter(acdtest.Config())
-			if err != nil {
-				t.Fatal(err)
-			}
-			rdb, rts := countingClient(t)
-			b := newBackend(rdb, prefix, r)
-			b.fresh = time.Hour
-			s := engine.New(b, r, clock)
-			other := New(acdtest.RedisClient(t), prefix, r, clock)
+			g := newRoutingRig(t)
+			s, other, clock, rts := g.s, g.other, g.clock, g.rts
 			for _, a := range []acd.Agent{{ID: "a1", Skills: zh}, {ID: "a2", Skills: tc.secondSkills}} {
 				if _, err := other.Login(ctx, a, acd.StateReady, ""); err != nil {
 					t.Fatal(err)
@@ -108,6 +99,32 @@ func TestPrefetchedViewIsChecked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// routingRig is a store under test whose backend is at hand, and another controller's
+// store on the same prefix.
+type routingRig struct {
+	b     *backend
+	s     *engine.Engine
+	other acd.Store
+	clock *acdtest.Clock
+	rts   *atomic.Int64 // the store's round trips to Redis
+}
+
+// newRoutingRig makes a rig on a prefix of its own; the store's prefetched views do not
+// go stale with time (b.fresh), so tests decide what moves between two calls.
+func newRoutingRig(t *testing.T) routingRig {
+	t.Helper()
+	prefix := newTestPrefix(t)
+	clock := acdtest.NewClock(acdtest.Epoch)
+	r, err := acd.NewRouter(acdtest.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, rts := countingClient(t)
+	b := newBackend(rdb, prefix, r)
+	b.fresh = time.Hour
+	return routingRig{b: b, s: engine.New(b, r, clock), other: New(acdtest.RedisClient(t), prefix, r, clock), clock: clock, rts: rts}
 }
 
 // countingClient is a client that counts its round trips (commands and pipelines).
@@ -159,17 +176,8 @@ func newTestPrefix(t *testing.T) string {
 // ones after read far enough at once, one round trip each, in order.
 func TestHeadHeldByUnservableItems(t *testing.T) {
 	ctx := context.Background()
-	prefix := newTestPrefix(t)
-	clock := acdtest.NewClock(acdtest.Epoch)
-	r, err := acd.NewRouter(acdtest.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb, rts := countingClient(t)
-	b := newBackend(rdb, prefix, r)
-	b.fresh = time.Hour
-	s := engine.New(b, r, clock)
-	other := New(acdtest.RedisClient(t), prefix, r, clock)
+	g := newRoutingRig(t)
+	s, other, clock, rts := g.s, g.other, g.clock, g.rts
 	for i := range 40 {
 		it := acd.Item{ID: acd.ItemID(fmt.Sprintf("en%02d", i)), Kind: acd.KindCall, Queue: "bulk", Class: acd.ClassConsult, Language: "en"}
 		if _, err := other.Enqueue(ctx, it); err != nil {
@@ -204,14 +212,8 @@ func TestHeadHeldByUnservableItems(t *testing.T) {
 // again in full and routes as if nothing happened.
 func TestSnapshotLeavesOutHeldData(t *testing.T) {
 	ctx := context.Background()
-	prefix := newTestPrefix(t)
-	clock := acdtest.NewClock(acdtest.Epoch)
-	r, err := acd.NewRouter(acdtest.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newBackend(acdtest.RedisClient(t), prefix, r)
-	s := engine.New(b, r, clock)
+	g := newRoutingRig(t)
+	b, s, clock := g.b, g.s, g.clock
 	zh := map[acd.SkillName]acd.Level{"zh": 3}
 	for i := range 4 {
 		it := acd.Item{ID: acd.ItemID(fmt.Sprintf("c%d", i)), Kind: acd.KindCall, Queue: "bulk", Class: acd.ClassConsult, Language: "zh"}
