@@ -2,6 +2,8 @@ package callflow
 
 import (
 	"fmt"
+	"net/http"
+	pathpkg "path"
 	"slices"
 	"strings"
 	"sync"
@@ -24,10 +26,13 @@ const benchArrivals = 2 * time.Second
 // play, both ARI requests, in flight at once. It reports, in milliseconds, the median, p99
 // and maximum of
 //
-//   - received: from the DTMF event's frame arriving from the PBX (read off the event
-//     socket, pbx.Event.Received) to the play accepted by the PBX (its response read): the
-//     figure held to the target; it includes the play's round trip, so it is an upper
-//     bound of "event in -> play request at the PBX";
+//   - at-pbx: from the DTMF event's frame arriving from the PBX (read off the event
+//     socket, pbx.Event.Received) to the play request arriving at the PBX (the simulator's
+//     HTTP server handing it over, sim.Server.ObserveRequests): the figure held to the
+//     target, "DTMF received -> next playback requested";
+//   - received: from the same frame arriving to the play accepted by the PBX (its
+//     response read), so with the PBX's own work on the play and the way back: an upper
+//     bound;
 //   - requested: from the same frame arriving to the play request sent, a lower bound;
 //   - dispatch: from the frame arriving to the event reaching the call goroutine (the
 //     guard relay, the ARI library, the per-channel mailbox);
@@ -46,6 +51,7 @@ func BenchmarkKeyToPrompt(b *testing.B) {
 	for range b.N {
 		var mu sync.Mutex
 		var received, requested, dispatch, inCall, ari, own, sinceEvent []time.Duration
+		frames := map[string]time.Time{} // play id -> its key's frame arrival
 		h := startHotline(b, friday, func(r *Runner) {
 			r.keyToPrompt = func(l keyLatency) {
 				mu.Lock()
@@ -54,10 +60,24 @@ func BenchmarkKeyToPrompt(b *testing.B) {
 				if l.Received > 0 {
 					received, requested = append(received, l.Received), append(requested, l.Requested)
 					dispatch = append(dispatch, l.Received-l.InCall)
+					frames[l.Playback] = l.Frame
 				}
 				mu.Unlock()
 			}
 		})
+		var arrivedMu sync.Mutex
+		arrived := map[string]time.Time{} // play id -> its request's arrival at the PBX
+		if h.pbx.sim != nil {
+			h.pbx.sim.ObserveRequests(func(r *http.Request, at time.Time) {
+				// POST /ari/channels/{channelId}/play/{playbackId}
+				dir, id := pathpkg.Split(r.URL.Path)
+				if r.Method == http.MethodPost && strings.HasSuffix(dir, "/play/") {
+					arrivedMu.Lock()
+					arrived[id] = at
+					arrivedMu.Unlock()
+				}
+			})
+		}
 		steps := "m300 2 p m300 " + strings.Repeat("5 * ", benchKeys/2) + "h"
 		callers := make([]testCaller, benchCalls)
 		froms := make([]string, benchCalls)
@@ -81,6 +101,21 @@ func BenchmarkKeyToPrompt(b *testing.B) {
 		b.ReportMetric(float64(len(inCall)), "samples")
 		if len(received) != len(inCall) {
 			b.Errorf("%d of %d keys came without the time their event arrived", len(inCall)-len(received), len(inCall))
+		}
+		if h.pbx.sim != nil {
+			h.pbx.sim.ObserveRequests(nil)
+			arrivedMu.Lock()
+			var atPBX []time.Duration
+			for id, f := range frames {
+				if at, ok := arrived[id]; ok {
+					atPBX = append(atPBX, at.Sub(f))
+				}
+			}
+			arrivedMu.Unlock()
+			if len(atPBX) != len(frames) {
+				b.Errorf("%d of %d plays were not seen arriving at the PBX", len(frames)-len(atPBX), len(frames))
+			}
+			report(b, "at-pbx", atPBX)
 		}
 		report(b, "received", received)
 		report(b, "requested", requested)

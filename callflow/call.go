@@ -482,7 +482,8 @@ func (c *call) played(pid ivr.PlaybackID, id, media string, sent time.Time, err 
 	}
 	if !c.keyAt.IsZero() {
 		now := time.Now()
-		l := keyLatency{InCall: now.Sub(c.keyAt), SinceEvent: now.Sub(c.keyEvent), ARI: c.keyARI + now.Sub(sent)}
+		l := keyLatency{InCall: now.Sub(c.keyAt), SinceEvent: now.Sub(c.keyEvent), ARI: c.keyARI + now.Sub(sent),
+			Frame: c.keyFrame, Playback: id}
 		if !c.keyFrame.IsZero() {
 			l.Received, l.Requested = now.Sub(c.keyFrame), sent.Sub(c.keyFrame)
 		}

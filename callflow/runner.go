@@ -109,6 +109,10 @@ type keyLatency struct {
 	// From the event's frame arriving from the PBX (pbx.Event.Received; zero when not
 	// known): Received to the play accepted, Requested to the play request sent.
 	Received, Requested time.Duration
+	// Frame is that arrival (zero when not known) and Playback the ARI id of the play it
+	// became, by which a benchmark finds when the play request reached the PBX.
+	Frame    time.Time
+	Playback string
 }
 
 // New checks the configuration and returns a Runner.

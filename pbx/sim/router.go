@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // params are an ARI request's parameters: path variables, the query string,
@@ -210,6 +211,9 @@ func (s *Server) Handler() http.Handler {
 	rs := s.routes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ari/", func(w http.ResponseWriter, r *http.Request) {
+		if f := s.observe.Load(); f != nil {
+			(*f)(r, time.Now())
+		}
 		if !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
 			writeError(w, http.StatusUnauthorized, "Authentication required")

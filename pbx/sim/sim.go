@@ -175,6 +175,19 @@ type Server struct {
 	// paramAudit, set by tests before Start, sees every parameter an
 	// operation reads ("METHOD /path/{var}", name).
 	paramAudit func(op, name string)
+	// observe, if set, sees every ARI request as it arrives (ObserveRequests).
+	observe atomic.Pointer[func(*http.Request, time.Time)]
+}
+
+// ObserveRequests has f called with every ARI request as it arrives, before it is
+// authorised or handled, and the time it arrived: a benchmark times a controller's
+// requests from the PBX's side. f must not keep r or read its body. nil stops it.
+func (s *Server) ObserveRequests(f func(r *http.Request, at time.Time)) {
+	if f == nil {
+		s.observe.Store(nil)
+		return
+	}
+	s.observe.Store(&f)
 }
 
 // New builds a server; Start or Listen makes it serve.
