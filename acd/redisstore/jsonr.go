@@ -65,37 +65,23 @@ func (r *jsonr) null() bool {
 // object reads an object, calling field for each member with the reader at its value;
 // field must consume the value. null reads as an empty object.
 func (r *jsonr) object(field func(key string)) {
-	if r.null() || !r.want('{') {
-		return
-	}
-	if r.peek() == '}' {
-		r.i++
-		return
-	}
-	for r.err == nil {
+	r.list('{', '}', func() {
 		k := r.str()
-		if !r.want(':') {
-			return
+		if r.want(':') {
+			field(k)
 		}
-		field(k)
-		switch r.peek() {
-		case ',':
-			r.i++
-		case '}':
-			r.i++
-			return
-		default:
-			r.fail("want ',' or '}'")
-		}
-	}
+	})
 }
 
 // array reads an array, calling elem with the reader at each element. null reads as empty.
-func (r *jsonr) array(elem func()) {
-	if r.null() || !r.want('[') {
+func (r *jsonr) array(elem func()) { r.list('[', ']', elem) }
+
+// list reads open, elements separated by commas, and close; elem reads one element.
+func (r *jsonr) list(open, close byte, elem func()) {
+	if r.null() || !r.want(open) {
 		return
 	}
-	if r.peek() == ']' {
+	if r.peek() == close {
 		r.i++
 		return
 	}
@@ -104,11 +90,11 @@ func (r *jsonr) array(elem func()) {
 		switch r.peek() {
 		case ',':
 			r.i++
-		case ']':
+		case close:
 			r.i++
 			return
 		default:
-			r.fail("want ',' or ']'")
+			r.fail("want ',' or %q", close)
 		}
 	}
 }

@@ -136,29 +136,27 @@ func TestDecodersMatchJSON(t *testing.T) {
 		`{"future":{"x":[1,2.5e3,true,false,null,"y"]},"i":"a4","st":1,"n":null,"w":null,"s":null,"g":null,"b":-9}`,
 		`{"i":"a5","st":6,"i":"a6"}`,
 	}
-	for _, in := range agents {
-		var r agentRec
-		if err := json.Unmarshal([]byte(in), &r); err != nil {
-			t.Fatalf("reference %s: %v", in, err)
-		}
-		got, err := decodeAgent([]byte(in))
-		if want := agentFromRec(r); err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("agent %s:\n got %+v (%v)\nwant %+v", in, got, err, want)
-		}
-	}
+	matchJSON(t, "agent", agents, decodeAgent, agentFromRec)
 	items := []string{
 		`{"i":"c1","k":0,"q":"","c":0,"e":0,"st":0}`,
 		`{"i":"cb|1\n","k":2,"q":"price","c":4,"l":"en","s":[{"s":"price","m":2},{"s":"zh","m":0}],"e":1772442000123456,"ci":77,"cn":"620000-20260302-000077","n":"+86 138 0000 0000","o":1,"st":3,"a":"a2","r":"r9","at":2,"hb":86400000000}`,
 		"{\"st\":1,\t\"s\":[{\"m\":3,\"s\":\"zh\",\"x\":{}}],\r\n\"i\":\"c2\",\"more\":\"\\\"\"}",
 	}
-	for _, in := range items {
-		var r itemRec
+	matchJSON(t, "item", items, decodeItem, itemFromRec)
+}
+
+// matchJSON checks that decode reads each input as encoding/json does into the record
+// type R, turned into the model by fromRec.
+func matchJSON[R, M any](t *testing.T, what string, inputs []string, decode func([]byte) (M, error), fromRec func(R) M) {
+	t.Helper()
+	for _, in := range inputs {
+		var r R
 		if err := json.Unmarshal([]byte(in), &r); err != nil {
 			t.Fatalf("reference %s: %v", in, err)
 		}
-		got, err := decodeItem([]byte(in))
-		if want := itemFromRec(r); err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("item %s:\n got %+v (%v)\nwant %+v", in, got, err, want)
+		got, err := decode([]byte(in))
+		if want := fromRec(r); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s %s:\n got %+v (%v)\nwant %+v", what, in, got, err, want)
 		}
 	}
 }
@@ -190,25 +188,26 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add([]byte(`{"x":[{"y":null},-1.5e3,true],"n":"\u00e9\n"}`))
 	f.Add([]byte("{\"a\":\"\xcc\"}")) // invalid UTF-8 is written as U+FFFD
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if a, err := decodeAgent(b); err == nil {
-			enc, err := encodeAgent(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if back, err := decodeAgent(enc); err != nil || !reflect.DeepEqual(back, normalAgent(a)) {
-				t.Fatalf("agent %q: read back %+v (%v), want %+v", b, back, err, a)
-			}
-		}
-		if it, err := decodeItem(b); err == nil {
-			enc, err := encodeItem(it)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if back, err := decodeItem(enc); err != nil || !reflect.DeepEqual(back, normalItem(it)) {
-				t.Fatalf("item %q: read back %+v (%v), want %+v", b, back, err, it)
-			}
-		}
+		readsBack(t, "agent", b, decodeAgent, encodeAgent, normalAgent)
+		readsBack(t, "item", b, decodeItem, encodeItem, normalItem)
 	})
+}
+
+// readsBack: if decode accepts b, the record encodes and decodes again to itself, as the
+// encoder keeps it (normal).
+func readsBack[M any](t *testing.T, what string, b []byte, decode func([]byte) (M, error), encode func(M) ([]byte, error), normal func(M) M) {
+	t.Helper()
+	m, err := decode(b)
+	if err != nil {
+		return
+	}
+	enc, err := encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := decode(enc); err != nil || !reflect.DeepEqual(back, normal(m)) {
+		t.Fatalf("%s %q: read back %+v (%v), want %+v", what, b, back, err, m)
+	}
 }
 
 // normalAgent is a as the encoder keeps it: empty collections left out, times in UTC.

@@ -156,15 +156,8 @@ func within[T any](t *testing.T, ch <-chan T, what string) T {
 func TestAckTimeoutOnTheInjectedClock(t *testing.T) {
 	clock, p, trail := newFakes()
 	alerts := fakeAlerts{got: make(chan Alert, 2)}
-	policy := escalation.Policy{RingTimeout: 30 * time.Second, RingGrace: 5 * time.Second, AckTimeout: 20 * time.Second,
-		MaxSummary: time.Minute, Retries: 0, RetryPause: time.Minute}
-	d, err := New(Config{PBX: p, Trail: trail, Roster: fakeRoster{
-		{ID: 1, Name: "alice", Phone: "13900000001", Active: true}, {ID: 2, Name: "bob", Phone: "13900000002", Active: true}},
-		Alerts: alerts, Policy: policy, DialPattern: "PJSIP/{phone}@trunk", Clock: clock, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := startDesk(t, clock, p, trail, alerts, 0, fakeRoster{
+		{ID: 1, Name: "alice", Phone: "13900000001", Active: true}, {ID: 2, Name: "bob", Phone: "13900000002", Active: true}})
 	if err := d.Flag(context.Background(), Emergency{CaseID: 7, CaseNumber: "620000-20261127-000007", CaseKind: "report"}); err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +227,21 @@ func newFakes() (*manualClock, *fakePBX, fakeTrail) {
 		&fakePBX{feeds: map[string]*pbx.Feed{}, ops: make(chan string, 16)}, fakeTrail{kinds: make(chan string, 32)}
 }
 
+// startDesk starts a desk on the fakes with the tests' policy (30 s rings, 20 s to
+// acknowledge, a minute between rounds) and retries more rounds; the test ends it.
+func startDesk(t *testing.T, clock *manualClock, p *fakePBX, trail fakeTrail, alerts Alerter, retries int, roster fakeRoster) *Desk {
+	t.Helper()
+	policy := escalation.Policy{RingTimeout: 30 * time.Second, RingGrace: 5 * time.Second, AckTimeout: 20 * time.Second,
+		MaxSummary: time.Minute, Retries: retries, RetryPause: time.Minute}
+	d, err := New(Config{PBX: p, Trail: trail, Roster: roster, Alerts: alerts, Policy: policy,
+		DialPattern: "PJSIP/{phone}@trunk", Clock: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
 // heldAlerts holds every alert until release is closed, as a webhook that does not answer.
 type heldAlerts struct {
 	got     chan Alert
@@ -256,14 +264,7 @@ func (h heldAlerts) Alert(ctx context.Context, a Alert) error {
 func TestSlowAlertDoesNotDelayTheNextRound(t *testing.T) {
 	clock, p, trail := newFakes()
 	alerts := heldAlerts{got: make(chan Alert, 2), release: make(chan struct{})}
-	policy := escalation.Policy{RingTimeout: 30 * time.Second, RingGrace: 5 * time.Second, AckTimeout: 20 * time.Second,
-		MaxSummary: time.Minute, Retries: 1, RetryPause: time.Minute}
-	d, err := New(Config{PBX: p, Trail: trail, Roster: fakeRoster{{ID: 1, Name: "alice", Phone: "13900000001", Active: true}},
-		Alerts: alerts, Policy: policy, DialPattern: "PJSIP/{phone}@trunk", Clock: clock, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := startDesk(t, clock, p, trail, alerts, 1, fakeRoster{{ID: 1, Name: "alice", Phone: "13900000001", Active: true}})
 	if err := d.Flag(context.Background(), Emergency{CaseID: 8, CaseNumber: "620000-20261127-000008", CaseKind: "report"}); err != nil {
 		t.Fatal(err)
 	}
