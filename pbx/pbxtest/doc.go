@@ -35,9 +35,12 @@
 // under HOTLINE_TEST_SOUNDS_DIR (Asterisk's sounds directory); "h" is
 // DELETE /channels/{;1}; "p" follows ;2's playbacks, seen because Asterisk
 // subscribes the originating app to a Local channel's peer (the harness
-// also subscribes with POST /applications/hotline-test/subscription), and
-// waits until none has been playing for 200 ms (queued playbacks are only
-// visible once they start). Answered is ;2 going Up. With Listen the
+// also subscribes with POST /applications/hotline-test/subscription): it
+// waits up to 2 s for one to start, then until it finishes. A prompt the
+// controller starts on the previous one's PlaybackFinished is the next
+// "p"'s, as in the simulation; one queued behind another is too (queued
+// playbacks are only visible once they start), where the simulation waits
+// for the whole queue. Answered is ;2 going Up. With Listen the
 // harness snoops ;1 (spy in: what the controller sends the caller),
 // records the snoop, and Heard returns that recording once Done is closed.
 //
@@ -61,12 +64,15 @@
 //
 //	HOTLINE_TEST_ARI_URL=http://127.0.0.1:8088/ari HOTLINE_TEST_ARI_USER=hotline \
 //	HOTLINE_TEST_ARI_PASSWORD=... HOTLINE_TEST_SOUNDS_DIR=/var/lib/asterisk/sounds \
-//	go test -p 1 ./...
+//	go test -p 1 -timeout 30m ./...
 //
 // One test at a time uses the real Asterisk (they share the app names):
 // New makes parallel tests of one package wait for each other, and -p 1
-// keeps packages apart. Tests that need Options.Endpoints are skipped
-// there, saying so: scripted phones exist only in the simulation.
+// keeps packages apart. Calls that run at once on the simulation run one
+// after another there, in real time (callflow's TestE2E alone takes about
+// five minutes), hence the longer -timeout. Tests that need
+// Options.Endpoints are skipped there, saying so: scripted phones exist
+// only in the simulation.
 // Options.SoundsDir and RecordingsDir are the simulation's; Asterisk uses
 // its own (recordings are read over ARI). The [hotline] dialplan sets the
 // channel language to zh, whatever CallSpec.Language says.

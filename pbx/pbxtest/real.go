@@ -284,7 +284,8 @@ type realCall struct {
 
 	mu        sync.Mutex
 	playing2  map[string]bool        // playbacks started on ;2 and not finished
-	changed   chan struct{}          // closed (and replaced) when playing2 changes
+	finished2 uint64                 // playbacks on ;2 that finished
+	changed   chan struct{}          // closed (and replaced) when playing2 or finished2 change
 	finished1 map[string]chan string // ;1 playbacks a step waits for: their final state
 	heard     []int16
 	err       error
@@ -433,6 +434,7 @@ func (c *realCall) onTwo(ev pbx.Event) {
 			c.playing2[ev.PlaybackID] = true
 		} else {
 			delete(c.playing2, ev.PlaybackID)
+			c.finished2++
 		}
 		close(c.changed)
 		c.changed = make(chan struct{})
@@ -613,51 +615,42 @@ func (c *realCall) playFile(ctx context.Context, i int, media string) error {
 	}
 }
 
-// The sim's "p" waits up to 2 s for a prompt to start, then for the
-// channel's playback queue to empty. Queued playbacks are invisible over
-// ARI until they start (back to back), so the queue counts as empty once no
-// playback has been playing for promptGrace.
-const (
-	promptStartWait = 2 * time.Second
-	promptGrace     = 200 * time.Millisecond
-)
+// "p" is the sim's: wait up to promptStartWait for a prompt to play on ;2,
+// then until none plays. The end of a playback ends the step, even when the
+// controller starts the next prompt a moment later (on the PlaybackFinished):
+// that is the next "p"'s prompt, as in the sim. The sim also counts playbacks
+// queued behind the one playing; over ARI they are invisible until they
+// start (Asterisk sends no event for the "queued" state), so here a prompt
+// queued behind another is the next "p"'s. Waiting for a quiet spell to
+// cover queued ones would merge the prompts a controller plays one after
+// the other, which the scripts tell apart ("p p p" for three prompts).
+const promptStartWait = 2 * time.Second
 
-func (c *realCall) promptState() (bool, <-chan struct{}) {
+func (c *realCall) promptState() (busy bool, finished uint64, changed <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.playing2) > 0, c.changed
+	return len(c.playing2) > 0, c.finished2, c.changed
 }
 
 func (c *realCall) waitPrompt(ctx context.Context) error {
+	_, before, _ := c.promptState()
 	start := time.NewTimer(promptStartWait)
 	defer start.Stop()
+	started := false
 	for {
-		busy, changed := c.promptState()
-		if busy {
-			break
-		}
-		select {
-		case <-changed:
-		case <-start.C:
+		busy, finished, changed := c.promptState()
+		// A prompt that started and ended between two looks still counts.
+		if !busy && finished > before {
 			return nil
-		case <-c.ended:
-			return errCallEnded
-		case <-ctx.Done():
-			return ctx.Err()
 		}
-	}
-	grace := time.NewTimer(promptGrace)
-	defer grace.Stop()
-	for {
-		busy, changed := c.promptState()
-		var quiet <-chan time.Time
-		if !busy {
-			grace.Reset(promptGrace)
-			quiet = grace.C
+		started = started || busy
+		var timeout <-chan time.Time
+		if !started {
+			timeout = start.C
 		}
 		select {
 		case <-changed:
-		case <-quiet:
+		case <-timeout:
 			return nil
 		case <-c.ended:
 			return errCallEnded
