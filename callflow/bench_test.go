@@ -1,9 +1,9 @@
 package callflow
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	pathpkg "path"
 	"slices"
 	"strings"
 	"sync"
@@ -26,14 +26,17 @@ const benchArrivals = 2 * time.Second
 // play, both ARI requests, in flight at once. It reports, in milliseconds, the median, p99
 // and maximum of
 //
-//   - at-pbx: from the DTMF event's frame arriving from the PBX (read off the event
-//     socket, pbx.Event.Received) to the play request arriving at the PBX (the simulator's
-//     HTTP server handing it over, sim.Server.ObserveRequests): the figure held to the
-//     target, "DTMF received -> next playback requested";
+//   - written: from the DTMF event's frame arriving from the PBX (read off the event
+//     socket, pbx.Event.Received) to the play request written out to the PBX's connection
+//     (httptrace's WroteRequest, after the flush): the controller's whole share, "DTMF
+//     received -> next playback requested";
+//   - at-pbx: from the same frame arriving to the play request arriving at the PBX (the
+//     simulator's HTTP server handing it to its handler, sim.Server.ObserveRequests), so
+//     with the PBX's own delay in reading it off its socket;
 //   - received: from the same frame arriving to the play accepted by the PBX (its
 //     response read), so with the PBX's own work on the play and the way back: an upper
 //     bound;
-//   - requested: from the same frame arriving to the play request sent, a lower bound;
+//   - requested: from the same frame arriving to the call goroutine making the request;
 //   - dispatch: from the frame arriving to the event reaching the call goroutine (the
 //     guard relay, the ARI library, the per-channel mailbox);
 //   - in-call: from the event reaching the call goroutine to the play accepted, of which
@@ -42,23 +45,41 @@ const benchArrivals = 2 * time.Second
 //   - from-event: from the event's own timestamp, so with the simulator's socket writer
 //     and the trip over the WebSocket (millisecond timestamps: an upper bound by 1 ms).
 //
-// The simulated PBX, its 500 scripted callers and their RTP media run in the same process
-// and share its CPUs; the callers do not take the simulator's lock while they wait for a
-// prompt to end.
+// It runs twice. pbx=in-process: the simulated PBX and its 500 scripted callers run in
+// this process and share its Go scheduler. pbx=own-process: they run in a process of their
+// own (childpbx_test.go), as Asterisk does in production; the two processes share the
+// machine's CPUs.
 //
 //	go test -run '^$' -bench KeyToPrompt -benchtime 1x ./callflow/
 func BenchmarkKeyToPrompt(b *testing.B) {
+	b.Run("pbx=in-process", func(b *testing.B) { benchKeyToPrompt(b, false) })
+	b.Run("pbx=own-process", func(b *testing.B) { benchKeyToPrompt(b, true) })
+}
+
+// benchKeyToPrompt runs the benchmark with the simulated PBX in this process or in a
+// process of its own (childpbx_test.go).
+func benchKeyToPrompt(b *testing.B, ownProcess bool) {
 	for range b.N {
 		var mu sync.Mutex
-		var received, requested, dispatch, inCall, ari, own, sinceEvent []time.Duration
+		var received, written, requested, dispatch, inCall, ari, own, sinceEvent []time.Duration
 		frames := map[string]time.Time{} // play id -> its key's frame arrival
-		h := startHotline(b, friday, func(r *Runner) {
+		var p testPBX
+		var child *childPBX
+		if ownProcess {
+			p, child = startChildPBX(b)
+		} else {
+			p = startTestPBX(b)
+		}
+		h := startHotlineOn(b, p, friday, func(r *Runner) {
 			r.keyToPrompt = func(l keyLatency) {
 				mu.Lock()
 				inCall, ari, own = append(inCall, l.InCall), append(ari, l.ARI), append(own, l.InCall-l.ARI)
 				sinceEvent = append(sinceEvent, l.SinceEvent)
 				if l.Received > 0 {
 					received, requested = append(received, l.Received), append(requested, l.Requested)
+					if l.Written > 0 {
+						written = append(written, l.Written)
+					}
 					dispatch = append(dispatch, l.Received-l.InCall)
 					frames[l.Playback] = l.Frame
 				}
@@ -69,9 +90,7 @@ func BenchmarkKeyToPrompt(b *testing.B) {
 		arrived := map[string]time.Time{} // play id -> its request's arrival at the PBX
 		if h.pbx.sim != nil {
 			h.pbx.sim.ObserveRequests(func(r *http.Request, at time.Time) {
-				// POST /ari/channels/{channelId}/play/{playbackId}
-				dir, id := pathpkg.Split(r.URL.Path)
-				if r.Method == http.MethodPost && strings.HasSuffix(dir, "/play/") {
+				if id, ok := playID(r); ok {
 					arrivedMu.Lock()
 					arrived[id] = at
 					arrivedMu.Unlock()
@@ -102,8 +121,21 @@ func BenchmarkKeyToPrompt(b *testing.B) {
 		if len(received) != len(inCall) {
 			b.Errorf("%d of %d keys came without the time their event arrived", len(inCall)-len(received), len(inCall))
 		}
+		if child != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			plays, err := child.arrivals(ctx)
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			arrivedMu.Lock()
+			arrived = plays
+			arrivedMu.Unlock()
+		}
 		if h.pbx.sim != nil {
 			h.pbx.sim.ObserveRequests(nil)
+		}
+		if h.pbx.sim != nil || child != nil {
 			arrivedMu.Lock()
 			var atPBX []time.Duration
 			for id, f := range frames {
@@ -118,6 +150,10 @@ func BenchmarkKeyToPrompt(b *testing.B) {
 			report(b, "at-pbx", atPBX)
 		}
 		report(b, "received", received)
+		if len(written) != len(received) {
+			b.Errorf("%d of %d plays came without the time their request was written", len(received)-len(written), len(received))
+		}
+		report(b, "written", written)
 		report(b, "requested", requested)
 		report(b, "dispatch", dispatch)
 		report(b, "in-call", inCall)

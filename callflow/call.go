@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"hotline/acd"
@@ -445,10 +446,11 @@ func (c *call) play(pid ivr.PlaybackID, media string) {
 	c.playing[id] = pid
 	c.current = id
 	ctx, cancel := c.opCtx()
+	ctx, written := c.measurePlay(ctx)
 	sent := time.Now()
 	_, err := c.r.cfg.PBX.Play(ctx, c.id, media, id)
 	cancel()
-	c.played(pid, id, media, sent, err)
+	c.played(pid, id, media, sent, written, err)
 }
 
 // swap stops playback old and plays media as pid, both requests at once. In Asterisk a
@@ -462,16 +464,28 @@ func (c *call) swap(old, pid ivr.PlaybackID, media string) {
 	c.playing[id] = pid
 	c.current = id
 	ctx, cancel := c.opCtx()
+	ctx, written := c.measurePlay(ctx)
 	sent := time.Now()
 	_, stopErr, err := c.r.cfg.PBX.(playbackSwapper).StopAndPlay(ctx, oldID, c.id, media, id)
 	cancel()
 	c.stopped(oldID, stopErr)
-	c.played(pid, id, media, sent, err)
+	c.played(pid, id, media, sent, written, err)
+}
+
+// measurePlay, while a key's way to its prompt is measured (a benchmark's hook is set),
+// asks the PBX client for the moment the play request is written out; written holds it
+// (Unix ns, 0 until then: the transport reports it on its own goroutine).
+func (c *call) measurePlay(ctx context.Context) (context.Context, *atomic.Int64) {
+	if c.r.keyToPrompt == nil || c.keyAt.IsZero() || c.keyFrame.IsZero() {
+		return ctx, nil
+	}
+	written := new(atomic.Int64)
+	return pbx.WithPlayWritten(ctx, func(t time.Time) { written.Store(t.UnixNano()) }), written
 }
 
 // played handles a play's outcome; sent is when the first request for it (a barge-in's
-// stop, or the play) went out.
-func (c *call) played(pid ivr.PlaybackID, id, media string, sent time.Time, err error) {
+// stop, or the play) went out, and written, when measured, when the play's was written.
+func (c *call) played(pid ivr.PlaybackID, id, media string, sent time.Time, written *atomic.Int64, err error) {
 	if err != nil {
 		// The menu must go on: a prompt that cannot play counts as played.
 		c.fail("play", err, "media", media)
@@ -486,6 +500,11 @@ func (c *call) played(pid ivr.PlaybackID, id, media string, sent time.Time, err 
 			Frame: c.keyFrame, Playback: id}
 		if !c.keyFrame.IsZero() {
 			l.Received, l.Requested = now.Sub(c.keyFrame), sent.Sub(c.keyFrame)
+			if written != nil {
+				if ns := written.Load(); ns != 0 {
+					l.Written = time.Unix(0, ns).Sub(c.keyFrame)
+				}
+			}
 		}
 		c.keyAt = time.Time{}
 		c.r.m.keyToPlay.Observe(l.InCall.Seconds())

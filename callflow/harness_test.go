@@ -99,7 +99,12 @@ type hotline struct {
 // set to now.
 func startHotline(t testing.TB, now time.Time, opts ...func(*Runner)) *hotline {
 	t.Helper()
-	p := startTestPBX(t)
+	return startHotlineOn(t, startTestPBX(t), now, opts...)
+}
+
+// startHotlineOn is startHotline on a given PBX.
+func startHotlineOn(t testing.TB, p testPBX, now time.Time, opts ...func(*Runner)) *hotline {
+	t.Helper()
 	store := casestest.NewStore(t)
 	recs, err := recordstore.New(filepath.Join(t.TempDir(), "recordings"))
 	if err != nil {

@@ -107,8 +107,10 @@ type keyLatency struct {
 	SinceEvent time.Duration // from the event's own timestamp (millisecond precision)
 	ARI        time.Duration // of InCall, waiting for ARI requests (stop, play)
 	// From the event's frame arriving from the PBX (pbx.Event.Received; zero when not
-	// known): Received to the play accepted, Requested to the play request sent.
-	Received, Requested time.Duration
+	// known): Received to the play accepted, Requested to the play request sent, Written
+	// to that request written out to the PBX's connection (zero if the transport had not
+	// reported it by the time the play was accepted).
+	Received, Requested, Written time.Duration
 	// Frame is that arrival (zero when not known) and Playback the ARI id of the play it
 	// became, by which a benchmark finds when the play request reached the PBX.
 	Frame    time.Time

@@ -373,6 +373,55 @@ func TestBurstArrivesWhole(t *testing.T) {
 	}
 }
 
+// A call waiting for an event runs as soon as the relay hands it over, not after the relay
+// has read the rest of a burst: the events of other calls queued behind a key in the
+// socket would otherwise delay its prompt (BenchmarkKeyToPrompt in callflow). With one P
+// the order is observable: the relay yields it after each hand-off.
+func TestWaitingCallRunsBeforeTheRestOfABurst(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	fake := newFakeAsterisk(t)
+	c := connectFake(t, ctx, fake, nil)
+	fake.send(stasisStart("700.1", "PJSIP/hotline-client-7"))
+	a := next(t, ctx, c.Incoming(), "caller A")
+	next(t, ctx, a.Events.Events(), "A's StasisStart")
+	fake.send(stasisStart("700.2", "PJSIP/hotline-client-8"))
+	b := next(t, ctx, c.Incoming(), "caller B")
+	next(t, ctx, b.Events.Events(), "B's StasisStart")
+
+	keys := c.m.eventsIn.WithLabelValues("ChannelDtmfReceived")
+	before := testutil.ToFloat64(keys)
+	read := make(chan float64, 1) // how many keys the relay had read when A got its own
+	waiting := make(chan struct{})
+	go func() {
+		close(waiting)
+		select {
+		case <-a.Events.Events():
+			read <- testutil.ToFloat64(keys) - before
+		case <-ctx.Done():
+			read <- -1
+		}
+	}()
+	<-waiting
+	// A's key, then a burst for B, all in the socket before the relay reads any: this
+	// goroutine keeps the one P until it waits.
+	const n = 50
+	fake.send(channelEvent("ChannelDtmfReceived", "700.1", `"digit":"5","duration_ms":100`))
+	for range n {
+		fake.send(channelEvent("ChannelDtmfReceived", "700.2", `"digit":"1","duration_ms":100`))
+	}
+	switch got := <-read; {
+	case got < 0:
+		t.Fatal("A's key never came")
+	case got > n/2:
+		t.Errorf("A's key reached its call after the relay had read %v of the %d keys", got, n+1)
+	}
+	for range n {
+		next(t, ctx, b.Events.Events(), "B's key")
+	}
+}
+
 // Close leaves nothing running: the relay, the library's loop, routes and
 // keep-alive connections all end.
 func TestCloseLeavesNoGoroutines(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"time"
@@ -128,9 +129,26 @@ func (c *Client) Play(ctx context.Context, channelID, media, playbackID string) 
 	if err := checkID(channelID); err != nil {
 		return playbackID, newOpError("play", channelID, opChannelControl, err)
 	}
+	if f, ok := ctx.Value(playWrittenKey{}).(func(time.Time)); ok {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) {
+			if w.Err == nil {
+				f(time.Now())
+			}
+		}})
+	}
 	err := c.direct(ctx, "play", channelID, opChannelControl, http.MethodPost,
 		"/channels/"+channelID+"/play/"+playbackID, url.Values{"media": {media}})
 	return playbackID, err
+}
+
+type playWrittenKey struct{}
+
+// WithPlayWritten returns a context under which Play, and the play of StopAndPlay, call f
+// with the time the play request was written out to the PBX's connection (flushed to the
+// socket): the moment the playback was requested, for latency measurements. f runs on
+// the HTTP transport's goroutine, possibly after Play has returned.
+func WithPlayWritten(ctx context.Context, f func(time.Time)) context.Context {
+	return context.WithValue(ctx, playWrittenKey{}, f)
 }
 
 // StopPlayback stops a playback (barge-in). ErrNotFound once it has finished.
