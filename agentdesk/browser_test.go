@@ -276,7 +276,7 @@ func browserChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desk, err = agentdesk.NewDesk(agentdesk.Config{Auth: authSvc, Agents: acdStore, Calls: line, Cases: store, Audit: auditLog,
+	desk, err = agentdesk.NewDesk(agentdesk.Config{Auth: authSvc, Agents: acdStore, Calls: line, Cases: store.WithAudit(auditLog), Audit: auditLog,
 		Accounts: accts, Seats: seats, Log: log, StatePoll: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"hotline/accounts"
 	"hotline/acd"
 	"hotline/agentdesk/auth"
-	"hotline/audit"
 	"hotline/cases"
 )
 
@@ -118,12 +117,6 @@ func (d *Desk) putCase(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.caseFailed(w, p.Login, number, err, "save case form", "could not save the case") {
 		return
-	}
-	// The trail has the change and its author already; the audit log is the cross-case
-	// record of who changed what.
-	if _, err := d.cfg.Audit.Append(r.Context(), audit.Record{Actor: p.Login, Action: audit.CaseChanged,
-		Target: audit.CaseTarget(string(number)), Detail: map[string]any{"fields": ch.Fields, "via": "case_form"}}); err != nil {
-		d.log.Error("audit case change", "agent", p.Login, "case", number, "err", err)
 	}
 	d.log.Info("case form saved", "agent", p.Login, "case", number, "changed", ch.Fields)
 	writeJSON(w, http.StatusOK, ch)

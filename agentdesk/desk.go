@@ -161,6 +161,8 @@ type Seats interface {
 type CaseStore interface {
 	CaseReader
 	OpenCallbackTasks(ctx context.Context, limit int) ([]cases.CallbackTask, error)
+	// UpdateCaseForm saves the form and writes its audit record (audit.CaseChanged) in the
+	// same transaction.
 	UpdateCaseForm(ctx context.Context, number cases.Number, f cases.CaseForm, actor string) (cases.FormChange, error)
 }
 

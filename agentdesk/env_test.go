@@ -210,8 +210,8 @@ type envOptions struct {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, pool: casestest.NewPool(t)}
-	e.cases = cases.NewStore(e.pool, "620000", shanghaiLoc)
 	e.audit = audit.New(e.pool)
+	e.cases = cases.NewStore(e.pool, "620000", shanghaiLoc).WithAudit(e.audit)
 	h, err := accounts.NewHasher(accounts.Params{MemoryKiB: 256, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 
 	"hotline/accounts"
 	"hotline/agentdesk/auth"
-	"hotline/audit"
 	"hotline/cases"
 )
 
@@ -20,15 +19,16 @@ import (
 // /api/cases/{number}/survey. A dissatisfied result reopens the case and opens a second
 // callback task (cases.Store.RecordSurveyOutcome).
 
-// CaseSurveyed is the audit action of a recorded survey.
-const CaseSurveyed audit.Action = "case.surveyed"
+// CaseSurveyed is the audit action of a recorded survey (cases.CaseSurveyed: the store
+// writes it in the survey's transaction).
+const CaseSurveyed = cases.CaseSurveyed
 
 // surveyRoles may record a survey: callbacks are worked by agents, and supervisors and
 // admins may record one on any case.
 var surveyRoles = []accounts.Role{accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleAdmin}
 
-// SurveyRecorder records callback surveys (cases.Store). A CaseStore that is not one
-// answers 501.
+// SurveyRecorder records callback surveys (cases.Store), with their audit record in the
+// same transaction. A CaseStore that is not one answers 501.
 type SurveyRecorder interface {
 	RecordSurveyOutcome(ctx context.Context, v cases.Survey) (cases.SurveyOutcome, error)
 }
@@ -108,14 +108,6 @@ func (d *Desk) postSurvey(w http.ResponseWriter, r *http.Request) {
 		Result: body.Result, Actor: p.Login, Note: strings.TrimSpace(body.Note)})
 	if d.caseFailed(w, p.Login, number, err, "record survey", "could not record the survey") {
 		return
-	}
-	detail := map[string]any{"result": body.Result, "survey": out.Survey, "reopened": out.Reopened, "via": "desk"}
-	if out.Task != 0 {
-		detail["task"] = out.Task
-	}
-	if _, err := d.cfg.Audit.Append(r.Context(), audit.Record{Actor: p.Login, Action: CaseSurveyed,
-		Target: audit.CaseTarget(string(number)), Detail: detail}); err != nil {
-		d.log.Error("audit survey", "agent", p.Login, "case", number, "err", err)
 	}
 	d.log.Info("callback survey recorded", "agent", p.Login, "case", number, "result", body.Result,
 		"reopened", out.Reopened, "task", out.Task)

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"hotline/audit"
 )
 
 // EventCaseChanged is the trail entry of an edit of the case form; its detail names the
@@ -311,8 +313,10 @@ var updateFormSQL = func() string {
 
 // UpdateCaseForm saves the case form of case number as actor (an agent's login): it
 // validates f, writes its fields and, when something changed, a case_changed trail entry
-// naming the changed fields, in one statement. Errors: *FormError (400) for a form that
-// does not validate, ErrNotFound, ErrCaseClosed (409).
+// naming the changed fields, in one statement, and its audit record (audit.CaseChanged,
+// via case_form) in the same transaction: a failed audit write leaves the case as it was.
+// Errors: *FormError (400) for a form that does not validate, ErrNotFound, ErrCaseClosed
+// (409), ErrNoAudit for a store without an audit log.
 func (s *Store) UpdateCaseForm(ctx context.Context, number Number, f CaseForm, actor string) (FormChange, error) {
 	f = f.Normalize()
 	now := time.Now()
@@ -321,6 +325,9 @@ func (s *Store) UpdateCaseForm(ctx context.Context, number Number, f CaseForm, a
 	}
 	if actor == "" {
 		return FormChange{}, fmt.Errorf("update case %s: the actor is empty", number)
+	}
+	if s.audit == nil {
+		return FormChange{}, fmt.Errorf("update case %s: %w", number, ErrNoAudit)
 	}
 	var harm any
 	if f.HarmKnownOn != nil {
@@ -357,6 +364,12 @@ func (s *Store) UpdateCaseForm(ctx context.Context, number Number, f CaseForm, a
 			return FormChange{}, fmt.Errorf("update case %s: %w", number, err)
 		}
 		ch.Dispatch = &d
+	}
+	// The trail has the change and its author already; the audit log is the cross-case
+	// record of who changed what.
+	if err := s.appendAudit(ctx, tx, audit.Record{Actor: actor, Action: audit.CaseChanged, Target: audit.CaseTarget(string(number)),
+		Detail: map[string]any{"fields": ch.Fields, "via": "case_form"}}); err != nil {
+		return FormChange{}, fmt.Errorf("update case %s: %w", number, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return FormChange{}, fmt.Errorf("update case %s: %w", number, err)

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline/audit"
 )
 
 // ErrNotFound is returned when a case does not exist.
@@ -23,11 +25,44 @@ type Store struct {
 	pool   *pgxpool.Pool
 	region string
 	loc    *time.Location
+	// audit records the changes made by people (case form saves, callback surveys) in
+	// their transaction; nil: the store refuses those changes (ErrNoAudit).
+	audit CaseAuditor
 }
 
-// NewStore returns a store numbering cases with regionCode and dating them in loc.
+// NewStore returns a store numbering cases with regionCode and dating them in loc. It
+// saves case forms and surveys only once given an audit log (WithAudit).
 func NewStore(pool *pgxpool.Pool, regionCode string, loc *time.Location) *Store {
 	return &Store{pool: pool, region: regionCode, loc: loc}
+}
+
+// CaseAuditor writes an audit record inside the caller's transaction: (*audit.Log).
+type CaseAuditor interface {
+	AppendWith(ctx context.Context, q audit.Querier, rec audit.Record) (audit.Entry, error)
+}
+
+// ErrNoAudit is returned for a case form save or a survey on a store without an audit log:
+// such a change is not made unaudited.
+var ErrNoAudit = errors.New("the case store has no audit log (cases.Store.WithAudit)")
+
+// WithAudit returns a store on the same database whose case form saves and callback
+// surveys write their audit record through a, in the transaction that makes the change:
+// the change and its record commit or roll back together.
+func (s *Store) WithAudit(a CaseAuditor) *Store {
+	c := *s
+	c.audit = a
+	return &c
+}
+
+// appendAudit writes rec through tx; ErrNoAudit when the store has no audit log.
+func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, rec audit.Record) error {
+	if s.audit == nil {
+		return ErrNoAudit
+	}
+	if _, err := s.audit.AppendWith(ctx, tx, rec); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
 }
 
 // Pool returns the store's connection pool.

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"hotline/audit"
 )
 
 // MarkQueued records that the menu handed a call to a queue at at: the call counts as
@@ -77,6 +79,9 @@ const EventCallbackSurvey = EventCalledBack
 // TaskSurvey is the reason of the second callback a dissatisfied survey asks for.
 const TaskSurvey TaskReason = "survey"
 
+// CaseSurveyed is the audit action of a recorded survey.
+const CaseSurveyed audit.Action = "case.surveyed"
+
 // SurveyID is a callback survey's database id.
 type SurveyID int64
 
@@ -107,10 +112,11 @@ func (v Survey) check() error {
 	return nil
 }
 
-// RecordSurvey stores a callback survey of a closed case and its called_back trail entry,
-// and nothing else: a dissatisfied result does not reopen the case (RecordSurveyOutcome
-// does). Only a closed case is surveyed (ErrNotFound for none, a *StatusError 409 for one
-// that is not closed).
+// RecordSurvey stores a callback survey of a closed case, its called_back trail entry and
+// its audit record (CaseSurveyed; never the note) in one transaction, and nothing else: a
+// dissatisfied result does not reopen the case (RecordSurveyOutcome does). Only a closed
+// case is surveyed (ErrNotFound for none, a *StatusError 409 for one that is not closed);
+// a store without an audit log records none (ErrNoAudit).
 func (s *Store) RecordSurvey(ctx context.Context, v Survey) error {
 	_, err := s.recordSurvey(ctx, v, false)
 	return err
@@ -120,7 +126,8 @@ func (s *Store) RecordSurvey(ctx context.Context, v Survey) error {
 // carries out what the result asks for (12315 practice): a dissatisfied result reopens the
 // case (status reopened, a reopened trail entry, which clears closed_at) and opens a second
 // callback task (reason survey) to the case's caller number, in the language, queue and
-// skills of the case's latest callback task. All of it commits together or not at all.
+// skills of the case's latest callback task. All of it, and the audit record (with the
+// survey, reopened and task), commits together or not at all.
 func (s *Store) RecordSurveyOutcome(ctx context.Context, v Survey) (SurveyOutcome, error) {
 	return s.recordSurvey(ctx, v, true)
 }
@@ -128,6 +135,9 @@ func (s *Store) RecordSurveyOutcome(ctx context.Context, v Survey) (SurveyOutcom
 func (s *Store) recordSurvey(ctx context.Context, v Survey, followUp bool) (SurveyOutcome, error) {
 	if err := v.check(); err != nil {
 		return SurveyOutcome{}, err
+	}
+	if s.audit == nil {
+		return SurveyOutcome{}, fmt.Errorf("survey of case %s: %w", v.Number, ErrNoAudit)
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -169,6 +179,14 @@ func (s *Store) recordSurvey(ctx context.Context, v Survey, followUp bool) (Surv
 		if err := reopenForSurvey(ctx, tx, id, caller, v, &out); err != nil {
 			return SurveyOutcome{}, fmt.Errorf("survey of case %s: %w", v.Number, err)
 		}
+	}
+	audited := map[string]any{"result": v.Result, "survey": out.Survey, "reopened": out.Reopened}
+	if out.Task != 0 {
+		audited["task"] = out.Task
+	}
+	if err := s.appendAudit(ctx, tx, audit.Record{Actor: v.Actor, Action: CaseSurveyed,
+		Target: audit.CaseTarget(string(v.Number)), Detail: audited}); err != nil {
+		return SurveyOutcome{}, fmt.Errorf("survey of case %s: %w", v.Number, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return SurveyOutcome{}, fmt.Errorf("survey of case %s: %w", v.Number, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"hotline/audit"
 	"hotline/cases"
 )
 
@@ -88,14 +89,15 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 }
 
 // NewStore returns a case store on a fresh, migrated database, numbering cases in region
-// 620000 and dating them in Asia/Shanghai.
+// 620000, dating them in Asia/Shanghai and auditing in that database's audit log.
 func NewStore(t testing.TB) *cases.Store {
 	t.Helper()
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cases.NewStore(NewPool(t), "620000", loc)
+	pool := NewPool(t)
+	return cases.NewStore(pool, "620000", loc).WithAudit(audit.New(pool))
 }
 
 func redact(raw string) string {

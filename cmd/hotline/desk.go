@@ -123,7 +123,7 @@ func (a *agentDesk) openDesk(agents agentdesk.AgentStates, queues []acd.Queue) e
 	for _, q := range queues {
 		names = append(names, string(q.Name))
 	}
-	d, err := agentdesk.NewDesk(agentdesk.Config{Auth: a.auth, Agents: agents, Calls: a.deskCalls(), Cases: a.store,
+	d, err := agentdesk.NewDesk(agentdesk.Config{Auth: a.auth, Agents: agents, Calls: a.deskCalls(), Cases: a.store.WithAudit(a.auditLog),
 		Audit: a.auditLog, Seats: a.seats, Accounts: a.accounts, TransferQueues: names, Log: a.log.With("component", "desk")})
 	if err != nil {
 		return err
