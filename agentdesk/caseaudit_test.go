@@ -11,6 +11,7 @@ import (
 	"hotline/agentdesk"
 	"hotline/audit"
 	"hotline/cases"
+	"hotline/cases/casestest"
 )
 
 // flakyAuditor is the case store's audit log; while fail is set it writes the record
@@ -26,22 +27,6 @@ func (a *flakyAuditor) AppendWith(ctx context.Context, q audit.Querier, rec audi
 		return audit.Entry{}, errors.New("audit log unavailable")
 	}
 	return e, err
-}
-
-// caseState is everything a case form save or a survey may write about case number.
-func (e *env) caseState(number cases.Number) string {
-	e.t.Helper()
-	var s string
-	err := e.pool.QueryRow(context.Background(), `SELECT concat_ws(' | ',
-			(SELECT row_to_json(c)::text FROM cases c WHERE c.number = $1),
-			(SELECT count(*) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.number = $1),
-			(SELECT count(*) FROM callback_surveys v JOIN cases c ON c.id = v.case_id WHERE c.number = $1),
-			(SELECT count(*) FROM callback_tasks k JOIN cases c ON c.id = k.case_id WHERE c.number = $1),
-			(SELECT count(*) FROM audit_log WHERE target = $2))`, number, audit.CaseTarget(string(number))).Scan(&s)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return s
 }
 
 // TestCaseChangesRollBackWithTheirAudit: the case form save and the survey write their audit
@@ -78,13 +63,13 @@ func TestCaseChangesRollBackWithTheirAudit(t *testing.T) {
 			agentdesk.CaseSurveyed, `SELECT v.xmin::text FROM callback_surveys v JOIN cases c ON c.id = v.case_id WHERE c.number = $1`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := e.caseState(tc.number)
+			before := casestest.CaseState(e.t, e.pool, tc.number)
 			aud.fail.Store(true)
 			code, body := e.do(&sam, tc.method, tc.path, tc.body, true)
 			if code != 500 || !strings.Contains(string(body), tc.failed) {
 				t.Errorf("with the audit failing: %d %s, want 500 %q", code, body, tc.failed)
 			}
-			if after := e.caseState(tc.number); after != before {
+			if after := casestest.CaseState(e.t, e.pool, tc.number); after != before {
 				t.Errorf("the audit failed, yet the change stayed:\n before %s\n after  %s", before, after)
 			}
 

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"hotline/audit"
 	"hotline/cases"
 	"hotline/cases/casestest"
@@ -25,23 +23,6 @@ func (f failingAuditor) AppendWith(ctx context.Context, q audit.Querier, rec aud
 		return audit.Entry{}, err
 	}
 	return audit.Entry{}, errAuditDown
-}
-
-// caseState is everything a case form save or a survey may write about case number: the
-// case row, its trail, surveys and callback tasks, and its audit records.
-func caseState(t *testing.T, pool *pgxpool.Pool, number cases.Number) string {
-	t.Helper()
-	var s string
-	err := pool.QueryRow(context.Background(), `SELECT concat_ws(' | ',
-			(SELECT row_to_json(c)::text FROM cases c WHERE c.number = $1),
-			(SELECT count(*) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.number = $1),
-			(SELECT count(*) FROM callback_surveys v JOIN cases c ON c.id = v.case_id WHERE c.number = $1),
-			(SELECT count(*) FROM callback_tasks k JOIN cases c ON c.id = k.case_id WHERE c.number = $1),
-			(SELECT count(*) FROM audit_log WHERE target = $2))`, number, audit.CaseTarget(string(number))).Scan(&s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // TestCaseChangesAreAuditedInTheirTransaction: a case form save and a callback survey write
@@ -123,13 +104,13 @@ func TestCaseChangesAreAuditedInTheirTransaction(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := tc.setup(t)
-			before := caseState(t, pool, n)
+			before := casestest.CaseState(t, pool, n)
 
 			// No audit log: refused, nothing written.
 			if err := tc.change(cases.NewStore(pool, "620000", shanghai), n); !errors.Is(err, cases.ErrNoAudit) {
 				t.Errorf("without an audit log: %v, want ErrNoAudit", err)
 			}
-			if after := caseState(t, pool, n); after != before {
+			if after := casestest.CaseState(t, pool, n); after != before {
 				t.Errorf("refused without an audit log, yet written:\n before %s\n after  %s", before, after)
 			}
 
@@ -137,7 +118,7 @@ func TestCaseChangesAreAuditedInTheirTransaction(t *testing.T) {
 			if err := tc.change(s.WithAudit(failingAuditor{audit.New(pool)}), n); !errors.Is(err, errAuditDown) {
 				t.Errorf("with a failing audit log: %v, want %v", err, errAuditDown)
 			}
-			if after := caseState(t, pool, n); after != before {
+			if after := casestest.CaseState(t, pool, n); after != before {
 				t.Errorf("the audit failed, yet the change stayed:\n before %s\n after  %s", before, after)
 			}
 

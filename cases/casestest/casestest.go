@@ -107,3 +107,21 @@ func redact(raw string) string {
 	}
 	return fmt.Sprint(u.Redacted())
 }
+
+// CaseState is everything a case form save or a survey may write about case number, as
+// one string to compare before and after: the case row, the counts of its trail entries,
+// surveys and callback tasks, and of its audit records.
+func CaseState(t testing.TB, pool *pgxpool.Pool, number cases.Number) string {
+	t.Helper()
+	var s string
+	err := pool.QueryRow(context.Background(), `SELECT concat_ws(' | ',
+			(SELECT row_to_json(c)::text FROM cases c WHERE c.number = $1),
+			(SELECT count(*) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.number = $1),
+			(SELECT count(*) FROM callback_surveys v JOIN cases c ON c.id = v.case_id WHERE c.number = $1),
+			(SELECT count(*) FROM callback_tasks k JOIN cases c ON c.id = k.case_id WHERE c.number = $1),
+			(SELECT count(*) FROM audit_log WHERE target = $2))`, number, audit.CaseTarget(string(number))).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -104,15 +104,12 @@ func handle(ctx context.Context, c *pbx.Client, in *pbx.InboundCall, hangupOn st
 	rec := "ctl-" + id
 	recording := false
 	for {
-		var ev pbx.Event
-		var ok bool
-		select {
-		case ev, ok = <-in.Events.Events():
-		case <-ctx.Done():
-			s.err = ctx.Err()
+		ev, open, err := nextEvent(ctx, in)
+		if err != nil {
+			s.err = err
 			return s
 		}
-		if !ok {
+		if !open {
 			break
 		}
 		switch ev.Type {
@@ -367,5 +364,16 @@ func TestRealFileSteps(t *testing.T) {
 	}
 	if _, err := p.Call(context.Background(), CallSpec{Steps: "1 f/elsewhere/x.wav h"}); err == nil {
 		t.Error("Call accepted a file outside the sounds directory")
+	}
+}
+
+// nextEvent is a test controller's next event on its call; open is false once the call's
+// events have ended.
+func nextEvent(ctx context.Context, in *pbx.InboundCall) (ev pbx.Event, open bool, err error) {
+	select {
+	case ev, open = <-in.Events.Events():
+		return ev, open, nil
+	case <-ctx.Done():
+		return pbx.Event{}, false, ctx.Err()
 	}
 }

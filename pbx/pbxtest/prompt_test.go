@@ -37,15 +37,12 @@ func playTwo(ctx context.Context, c *pbx.Client, in *pbx.InboundCall, first, sec
 		return s
 	}
 	for {
-		var ev pbx.Event
-		var ok bool
-		select {
-		case ev, ok = <-in.Events.Events():
-		case <-ctx.Done():
-			s.err = ctx.Err()
+		ev, open, err := nextEvent(ctx, in)
+		if err != nil {
+			s.err = err
 			return s
 		}
-		if !ok {
+		if !open {
 			return s
 		}
 		switch ev.Type {
