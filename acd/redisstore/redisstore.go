@@ -113,6 +113,8 @@ func newBackend(rdb redis.UniversalClient, prefix string, r *acd.Router) *backen
 	return b
 }
 
+// keys names the store's keys. commit.lua builds the same names from the base for the
+// short form of a reservation: change them together.
 type keys struct{ base string }
 
 func (k keys) agent(id acd.AgentID) string       { return k.base + ":a:" + string(id) }
@@ -146,6 +148,8 @@ type backend struct {
 	k      keys
 	router *acd.Router
 	fresh  time.Duration // nextFresh; tests make it long
+	// longForm sends reservations in the commit script's general form (tests compare).
+	longForm bool
 
 	// cache serves routing: the ready agents (also in pool) and recent waiting items.
 	// One routing at a time per Store; other controllers route in parallel.
@@ -237,6 +241,9 @@ func fields(vals []any) (uint64, []byte) {
 
 // args builds the commit script's arguments for one group.
 func (b *backend) args(c engine.Change) ([]any, error) {
+	if !b.longForm && isReservation(c) {
+		return b.reservationArgs(c)
+	}
 	var writes, ops, outs []any
 	nw, nops := 0, 0
 	op := func(name, key, score, member string) {
@@ -325,6 +332,36 @@ func (b *backend) args(c engine.Change) ([]any, error) {
 	return append(a, outs...), nil
 }
 
+// isReservation reports whether c is a plain reservation, which the commit script takes in
+// short form: an agent leaving ready for an item leaving waiting, nothing else.
+func isReservation(c engine.Change) bool {
+	if len(c.Agents) != 1 || len(c.Items) != 1 || len(c.Outcomes) != 0 || c.Limit != nil {
+		return false
+	}
+	a, it := c.Agents[0], c.Items[0]
+	return a.Old != nil && a.Old.State == acd.StateReady && a.New.State != acd.StateReady &&
+		it.Old != nil && it.Old.Status == acd.StatusWaiting && it.New != nil && it.New.Status != acd.StatusWaiting
+}
+
+// reservationArgs is a reservation in the commit script's short form.
+func (b *backend) reservationArgs(c engine.Change) ([]any, error) {
+	a, it := c.Agents[0], c.Items[0]
+	ad, err := encodeAgent(a.New)
+	if err != nil {
+		return nil, fmt.Errorf("encode agent %s: %w", a.New.ID, err)
+	}
+	id, err := encodeItem(*it.New)
+	if err != nil {
+		return nil, fmt.Errorf("encode item %s: %w", it.New.ID, err)
+	}
+	due := ""
+	if hasDue(a.New) {
+		due = micros(a.New.Work.Due)
+	}
+	return []any{"r", string(a.New.ID), fmtU(a.Ver), fmtU(newVersion()), ad, due,
+		string(it.New.ID), fmtU(it.Ver), fmtU(newVersion()), id, string(it.Old.Queue)}, nil
+}
+
 func hasDue(a acd.Agent) bool {
 	switch a.State {
 	case acd.StateReserved, acd.StateRinging, acd.StateWrapUp:
@@ -335,7 +372,7 @@ func hasDue(a acd.Agent) bool {
 
 // commit runs the commit script on groups and returns each group's result.
 func (b *backend) commit(ctx context.Context, cs []engine.Change) ([]int64, error) {
-	args := []any{len(cs)}
+	args := []any{b.k.base, len(cs)}
 	for _, c := range cs {
 		a, err := b.args(c)
 		if err != nil {
@@ -416,7 +453,7 @@ func (b *backend) reserve(ctx context.Context, guard bool, cs []engine.Change, c
 		g = fmtU(b.cache.since)
 	}
 	args := append([]any{g}, b.snapshotArgs(b.cache.since, 0, count)...)
-	args = append(args, len(cs))
+	args = append(args, b.k.base, len(cs))
 	for _, c := range cs {
 		a, err := b.args(c)
 		if err != nil {
