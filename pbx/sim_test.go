@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,6 +244,60 @@ func TestStopPlayback(t *testing.T) {
 // Barge-in with both requests in flight at once: whichever the PBX takes first, the old
 // playback finishes before the new one starts, and a stop that comes too late is a 404
 // that does not keep the new prompt from playing. Events say when they were received.
+// TestPlayWritten: under WithPlayWritten, a play reports when its request was written out,
+// after it was made and before the PBX handled it; a stop made with the same context (a
+// barge-in's) reports nothing.
+func TestPlayWritten(t *testing.T) {
+	ctx := deadline(t)
+	r := newRig(t, ctx, nil)
+	_, in := r.call(t, ctx, "")
+	if err := r.c.Answer(ctx, in.Channel.ID); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	arrived := map[string]time.Time{} // request path -> when the PBX handled it
+	r.sim.ObserveRequests(func(req *http.Request, at time.Time) {
+		mu.Lock()
+		arrived[req.Method+" "+req.URL.Path] = at
+		mu.Unlock()
+	})
+	defer r.sim.ObserveRequests(nil)
+	// One context per play: the report may come after the play has returned.
+	written := make([]chan time.Time, 2)
+	wctx := make([]context.Context, 2)
+	for i := range written {
+		ch := make(chan time.Time, 2) // room for a wrong second report
+		written[i] = ch
+		wctx[i] = pbx.WithPlayWritten(ctx, func(at time.Time) { ch <- at })
+	}
+	before := time.Now()
+	if _, err := r.c.Play(wctx[0], in.Channel.ID, "sound:hotline-beep", "w-0"); err != nil {
+		t.Fatal(err)
+	}
+	until(t, ctx, in.Events, pbx.PlaybackStarted, nil)
+	if _, stopErr, err := r.c.StopAndPlay(wctx[1], "w-0", in.Channel.ID, "sound:hotline-beep", "w-1"); err != nil || stopErr != nil {
+		t.Fatalf("swap: stop %v, play %v", stopErr, err)
+	}
+	for i, id := range []string{"w-0", "w-1"} {
+		at := recv(t, ctx, written[i], "play "+id+" written")
+		mu.Lock()
+		handled, ok := arrived["POST /ari/channels/"+in.Channel.ID+"/play/"+id]
+		mu.Unlock()
+		if !ok {
+			t.Fatalf("play %s not seen at the PBX", id)
+		}
+		if at.Before(before) || at.After(handled) {
+			t.Errorf("play %s written at %v: want after %v and before the PBX handled it at %v", id, at, before, handled)
+		}
+	}
+	// The swap's stop went out under the same context: it must not have reported.
+	select {
+	case at := <-written[1]:
+		t.Errorf("a second report under the swap's context (the stop's?) at %v", at)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
 func TestStopAndPlay(t *testing.T) {
 	ctx := deadline(t)
 	r := newRig(t, ctx, nil)
