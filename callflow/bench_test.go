@@ -3,7 +3,6 @@ package callflow
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -86,16 +85,21 @@ func benchKeyToPrompt(b *testing.B, ownProcess bool) {
 				mu.Unlock()
 			}
 		})
-		var arrivedMu sync.Mutex
-		arrived := map[string]time.Time{} // play id -> its request's arrival at the PBX
-		if h.pbx.sim != nil {
-			h.pbx.sim.ObserveRequests(func(r *http.Request, at time.Time) {
-				if id, ok := playID(r); ok {
-					arrivedMu.Lock()
-					arrived[id] = at
-					arrivedMu.Unlock()
-				}
-			})
+		// arrivals: play id -> its request's arrival at the PBX, once the calls are done.
+		var arrivals func() (map[string]time.Time, error)
+		switch {
+		case child != nil:
+			arrivals = func() (map[string]time.Time, error) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				return child.arrivals(ctx)
+			}
+		case h.pbx.sim != nil:
+			plays := observePlays(h.pbx.sim)
+			arrivals = func() (map[string]time.Time, error) {
+				h.pbx.sim.ObserveRequests(nil)
+				return plays.all(), nil
+			}
 		}
 		steps := "m300 2 p m300 " + strings.Repeat("5 * ", benchKeys/2) + "h"
 		callers := make([]testCaller, benchCalls)
@@ -121,29 +125,17 @@ func benchKeyToPrompt(b *testing.B, ownProcess bool) {
 		if len(received) != len(inCall) {
 			b.Errorf("%d of %d keys came without the time their event arrived", len(inCall)-len(received), len(inCall))
 		}
-		if child != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			plays, err := child.arrivals(ctx)
-			cancel()
+		if arrivals != nil {
+			arrived, err := arrivals()
 			if err != nil {
 				b.Fatal(err)
 			}
-			arrivedMu.Lock()
-			arrived = plays
-			arrivedMu.Unlock()
-		}
-		if h.pbx.sim != nil {
-			h.pbx.sim.ObserveRequests(nil)
-		}
-		if h.pbx.sim != nil || child != nil {
-			arrivedMu.Lock()
 			var atPBX []time.Duration
 			for id, f := range frames {
 				if at, ok := arrived[id]; ok {
 					atPBX = append(atPBX, at.Sub(f))
 				}
 			}
-			arrivedMu.Unlock()
 			if len(atPBX) != len(frames) {
 				b.Errorf("%d of %d plays were not seen arriving at the PBX", len(frames)-len(atPBX), len(frames))
 			}

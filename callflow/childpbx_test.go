@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,15 +61,7 @@ func runChildPBX(sounds string, in io.Reader, out io.Writer) error {
 		return err
 	}
 	defer srv.Close()
-	var mu sync.Mutex
-	arrived := map[string]int64{}
-	srv.ObserveRequests(func(r *http.Request, at time.Time) {
-		if id, ok := playID(r); ok {
-			mu.Lock()
-			arrived[id] = at.UnixNano()
-			mu.Unlock()
-		}
-	})
+	plays := observePlays(srv)
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		return err
 	}
@@ -104,12 +97,10 @@ func runChildPBX(sounds string, in io.Reader, out io.Writer) error {
 				say("done %s", from)
 			})
 		case "plays":
-			mu.Lock()
 			var b strings.Builder
-			for id, at := range arrived {
-				fmt.Fprintf(&b, "play %s %d\n", id, at)
+			for id, at := range plays.all() {
+				fmt.Fprintf(&b, "play %s %d\n", id, at.UnixNano())
 			}
-			mu.Unlock()
 			say("%send", b.String())
 		default:
 			return fmt.Errorf("unknown command %q", lines.Text())
@@ -117,6 +108,32 @@ func runChildPBX(sounds string, in io.Reader, out io.Writer) error {
 	}
 	cancel()
 	return lines.Err()
+}
+
+// playArrivals records when each play request arrived at a simulated PBX, by playback id.
+type playArrivals struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// observePlays records the play requests srv receives from now on.
+func observePlays(srv *sim.Server) *playArrivals {
+	p := &playArrivals{at: map[string]time.Time{}}
+	srv.ObserveRequests(func(r *http.Request, at time.Time) {
+		if id, ok := playID(r); ok {
+			p.mu.Lock()
+			p.at[id] = at
+			p.mu.Unlock()
+		}
+	})
+	return p
+}
+
+// all is a copy of the arrivals so far.
+func (p *playArrivals) all() map[string]time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.at)
 }
 
 // playID is the playback id of a play request: POST /ari/channels/{id}/play/{playbackId}.

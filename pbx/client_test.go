@@ -350,6 +350,16 @@ func TestSilentPeerIsDetected(t *testing.T) {
 	next(t, ctx, c.Incoming(), "caller on the fresh socket")
 }
 
+// enterStasis has the fake's channel id (named name) enter the app and returns the call
+// once its StasisStart has come through.
+func enterStasis(t *testing.T, ctx context.Context, fake *fakeAsterisk, c *Client, id, name string) *InboundCall {
+	t.Helper()
+	fake.send(stasisStart(id, name))
+	call := next(t, ctx, c.Incoming(), "caller "+id)
+	next(t, ctx, call.Events.Events(), "StasisStart of "+id)
+	return call
+}
+
 // A burst arrives whole and in order: the relay hands events off without waiting and the
 // call's mailbox is unbounded.
 func TestBurstArrivesWhole(t *testing.T) {
@@ -357,9 +367,7 @@ func TestBurstArrivesWhole(t *testing.T) {
 	defer cancel()
 	fake := newFakeAsterisk(t)
 	c := connectFake(t, ctx, fake, nil)
-	fake.send(stasisStart("500.1", "PJSIP/hotline-client-5"))
-	call := next(t, ctx, c.Incoming(), "caller")
-	next(t, ctx, call.Events.Events(), "StasisStart")
+	call := enterStasis(t, ctx, fake, c, "500.1", "PJSIP/hotline-client-5")
 	const n = 1000
 	digits := "0123456789"
 	for i := range n {
@@ -383,12 +391,8 @@ func TestWaitingCallRunsBeforeTheRestOfABurst(t *testing.T) {
 	defer cancel()
 	fake := newFakeAsterisk(t)
 	c := connectFake(t, ctx, fake, nil)
-	fake.send(stasisStart("700.1", "PJSIP/hotline-client-7"))
-	a := next(t, ctx, c.Incoming(), "caller A")
-	next(t, ctx, a.Events.Events(), "A's StasisStart")
-	fake.send(stasisStart("700.2", "PJSIP/hotline-client-8"))
-	b := next(t, ctx, c.Incoming(), "caller B")
-	next(t, ctx, b.Events.Events(), "B's StasisStart")
+	a := enterStasis(t, ctx, fake, c, "700.1", "PJSIP/hotline-client-7")
+	b := enterStasis(t, ctx, fake, c, "700.2", "PJSIP/hotline-client-8")
 
 	keys := c.m.eventsIn.WithLabelValues("ChannelDtmfReceived")
 	before := testutil.ToFloat64(keys)
